@@ -1,0 +1,169 @@
+"""Recording one creator fact and keeping the creator's current decision up to date."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bonus_engine.eligibility import EligibilityDecision, judge_eligibility
+from bonus_engine.facts import Fact, InvalidFact, UnknownFactType, parse_fact
+from bonus_engine.messaging import EventPublisher
+from bonus_engine.periods import Period, closed_periods_since
+from bonus_engine.program_rules import LoadedProgram
+from bonus_engine.rejections import Rejection, RejectionReason, RejectionSource
+from bonus_engine.storage.dynamo import ConditionFailed, TransientStorageError
+from bonus_engine.storage.facts_store import FactsStore, StoredDecision
+from bonus_engine.storage.rejections_store import RejectionStore
+from bonus_engine.timestamps import parse_rfc3339, to_utc_text
+
+ELIGIBILITY_CHANGED = "CreatorEligibilityChanged"
+DECISION_ATTEMPTS = 5
+
+
+@dataclass
+class FactOutcome:
+    fact: Fact | None = None
+    new: bool = False
+    rejection: Rejection | None = None
+    changed_programs: list[str] = field(default_factory=list)
+
+
+def record_fact(
+    event: Mapping[str, Any],
+    now: datetime,
+    programs: Mapping[str, LoadedProgram],
+    facts: FactsStore,
+    rejections: RejectionStore,
+    publisher: EventPublisher,
+    recompute_window_months: int,
+) -> FactOutcome:
+    """Store the fact an EventBridge event carries and refresh the creator's decision for
+    every program. A malformed fact is rejected with its reason (and nothing raises); a
+    redelivered fact writes nothing new and announces nothing twice."""
+    try:
+        fact = parse_fact(event.get("detail-type"), event.get("detail"))
+    except (UnknownFactType, InvalidFact) as error:
+        rejection = _rejection(event, error, now)
+        rejections.record([rejection])
+        return FactOutcome(rejection=rejection)
+
+    outcome = FactOutcome(fact=fact)
+    if not facts.has_fact(fact):
+        # A fact that arrives after a period closed can change it: mark those periods
+        # first, so that a failure between the two writes still leaves the mark.
+        affected = closed_periods_since(fact.occurred_at, now, recompute_window_months)
+        if affected:
+            facts.mark_changed(affected, now, fact.fact_id)
+        outcome.new = facts.add_fact(fact, received_at=now)
+
+    for program in programs.values():
+        if _refresh_decision(fact.creator_id, program, now, facts, publisher):
+            outcome.changed_programs.append(program.rules.program_id)
+    return outcome
+
+
+def _refresh_decision(
+    creator_id: str,
+    program: LoadedProgram,
+    now: datetime,
+    facts: FactsStore,
+    publisher: EventPublisher,
+) -> bool:
+    """Judge the creator now; store and announce the decision if it changed. Returns
+    whether this call stored a change. Concurrent writers are settled by the decision's
+    version: the loser judges again on the timeline it then reads."""
+    program_id = program.rules.program_id
+    for _ in range(DECISION_ATTEMPTS):
+        decision = judge_eligibility(program.rules, facts.timeline(creator_id), now)
+        stored = facts.decision(creator_id, program_id)
+        reasons = [reason.value for reason in decision.reasons]
+        if stored is not None and stored.same_decision(decision.eligible, reasons, decision.market):
+            if not stored.announced:  # stored before, but the announcement failed
+                _announce(publisher, creator_id, program_id, stored)
+                facts.mark_announced(creator_id, program_id, stored.version)
+            return False
+        try:
+            version = facts.save_decision(
+                creator_id, program_id, decision.eligible, reasons, decision.market, now, stored
+            )
+        except ConditionFailed:
+            continue
+        saved = _as_stored(decision, reasons, version, now)
+        _announce(publisher, creator_id, program_id, saved)
+        facts.mark_announced(creator_id, program_id, version)
+        return True
+    raise TransientStorageError(f"the decision of {creator_id} kept changing under us")
+
+
+def _as_stored(
+    decision: EligibilityDecision, reasons: list[str], version: int, now: datetime
+) -> StoredDecision:
+    return StoredDecision(
+        eligible=decision.eligible,
+        reasons=tuple(reasons),
+        market=decision.market,
+        version=version,
+        announced=False,
+        as_of=to_utc_text(now),
+    )
+
+
+def _announce(
+    publisher: EventPublisher, creator_id: str, program_id: str, decision: StoredDecision
+) -> None:
+    publisher.publish(
+        ELIGIBILITY_CHANGED,
+        [
+            {
+                "creator_id": creator_id,
+                "program_id": program_id,
+                "eligible": decision.eligible,
+                "reasons": list(decision.reasons),
+                "market": decision.market,
+                "as_of": decision.as_of,
+                "decision_version": decision.version,
+            }
+        ],
+    )
+
+
+def _rejection(event: Mapping[str, Any], error: Exception, now: datetime) -> Rejection:
+    reason = (
+        RejectionReason.UNKNOWN_FACT_TYPE
+        if isinstance(error, UnknownFactType)
+        else RejectionReason.INVALID_FACT
+    )
+    detail = event.get("detail")
+    detail_map: Mapping[str, Any] = detail if isinstance(detail, Mapping) else {}
+    raw = _json_text({"detail-type": event.get("detail-type"), "detail": detail})
+    creator = detail_map.get("creator_id")
+    return Rejection(
+        source=RejectionSource.FACTS,
+        reason=reason,
+        detail=str(error),
+        period=_period_of(detail_map.get("occurred_at")) or Period.containing(now),
+        received_at=_received_at(event, now),
+        raw=raw,
+        message_id=str(event.get("id")) if event.get("id") else None,
+        creator_id=creator[:128] if isinstance(creator, str) else None,
+    )
+
+
+def _period_of(value: object) -> Period | None:
+    try:
+        return Period.containing(parse_rfc3339(value))
+    except ValueError:
+        return None
+
+
+def _received_at(event: Mapping[str, Any], now: datetime) -> datetime:
+    """When EventBridge received it (the event's `time`, stable across redeliveries)."""
+    try:
+        return parse_rfc3339(event.get("time"))
+    except ValueError:
+        return now
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)

@@ -1,0 +1,101 @@
+"""What each function is wired to, built from its settings once per container."""
+
+from dataclasses import dataclass
+from functools import cache
+
+from bonus_engine import aws_clients
+from bonus_engine.bonus_run import RunContext
+from bonus_engine.messaging import EventPublisher, TaskQueue
+from bonus_engine.program_rules import LoadedProgram
+from bonus_engine.settings import (
+    CoordinatorSettings,
+    EligibilitySettings,
+    IngestSettings,
+    ShardSettings,
+    programs_in,
+)
+from bonus_engine.storage.dynamo import Table
+from bonus_engine.storage.engagement_store import EngagementStore
+from bonus_engine.storage.facts_store import FactsStore
+from bonus_engine.storage.rejections_store import RejectionStore
+from bonus_engine.storage.results_store import ResultsStore
+
+
+@dataclass(frozen=True)
+class IngestDependencies:
+    engagement: EngagementStore
+    rejections: RejectionStore
+
+
+@dataclass(frozen=True)
+class FactDependencies:
+    programs: dict[str, LoadedProgram]
+    facts: FactsStore
+    rejections: RejectionStore
+    publisher: EventPublisher
+    recompute_window_months: int
+
+
+def _table(name: str) -> Table:
+    return Table(aws_clients.dynamodb(), name)
+
+
+@cache
+def for_ingestion() -> IngestDependencies:
+    settings = IngestSettings.from_environment()
+    return IngestDependencies(
+        engagement=EngagementStore(_table(settings.engagement_table)),
+        rejections=RejectionStore(_table(settings.rejections_table)),
+    )
+
+
+@cache
+def for_eligibility() -> FactDependencies:
+    settings = EligibilitySettings.from_environment()
+    return FactDependencies(
+        programs=programs_in(settings.program_rules_dir),
+        facts=FactsStore(_table(settings.facts_table)),
+        rejections=RejectionStore(_table(settings.rejections_table)),
+        publisher=EventPublisher(aws_clients.events(), settings.event_bus_name),
+        recompute_window_months=settings.recompute_window_months,
+    )
+
+
+@cache
+def for_coordinator() -> tuple[RunContext, int]:
+    """The coordinator's context, and its recompute window in months."""
+    settings = CoordinatorSettings.from_environment()
+    context = RunContext(
+        programs=programs_in(settings.program_rules_dir),
+        engagement=EngagementStore(_table(settings.engagement_table)),
+        facts=FactsStore(_table(settings.facts_table)),
+        rejections=None,
+        results=ResultsStore(_table(settings.results_table)),
+        tasks=TaskQueue(aws_clients.sqs(), settings.compute_queue_url),
+        publisher=None,
+        buckets_per_task=settings.buckets_per_task,
+    )
+    return context, settings.recompute_window_months
+
+
+@cache
+def for_shards() -> RunContext:
+    settings = ShardSettings.from_environment()
+    return RunContext(
+        programs=programs_in(settings.program_rules_dir),
+        engagement=EngagementStore(_table(settings.engagement_table)),
+        facts=FactsStore(_table(settings.facts_table)),
+        rejections=RejectionStore(_table(settings.rejections_table)),
+        results=ResultsStore(_table(settings.results_table)),
+        tasks=TaskQueue(aws_clients.sqs(), settings.compute_queue_url),
+        publisher=EventPublisher(aws_clients.events(), settings.event_bus_name),
+        buckets_per_task=settings.buckets_per_task,
+    )
+
+
+def forget() -> None:
+    """Drop what was built (tests build each emulation afresh)."""
+    for factory in (for_ingestion, for_eligibility, for_coordinator, for_shards):
+        factory.cache_clear()
+    programs_in.cache_clear()
+    aws_clients.forget_clients()

@@ -1,0 +1,140 @@
+"""The creator facts table: each creator's facts as a timeline, and the current decision.
+
+Items:
+- a fact: pk = FACTS#<bucket>, sk = <creator>#<occurred_at UTC>#<fact id>. The fact id
+  derives from the fact's content: a redelivered fact has the same key, and the
+  conditional put (attribute_not_exists) writes nothing the second time;
+- a creator's current decision for a program: pk = DECISION#<creator>, sk = PROGRAM#<id>,
+  updated under an optimistic version check;
+- change markers for closed periods a late fact affects (pk = CHANGED#<period>).
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+
+from bonus_engine.facts import Fact, fact_detail, parse_fact
+from bonus_engine.periods import Period
+from bonus_engine.storage import keys
+from bonus_engine.storage.change_markers import change_marker_items, changed_since
+from bonus_engine.storage.dynamo import ConditionFailed, Table
+from bonus_engine.timestamps import to_utc_text
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    eligible: bool
+    reasons: tuple[str, ...]
+    market: str | None
+    version: int
+    announced: bool
+    as_of: str
+
+    def same_decision(self, eligible: bool, reasons: Sequence[str], market: str | None) -> bool:
+        return (self.eligible, self.reasons, self.market) == (eligible, tuple(reasons), market)
+
+
+class FactsStore:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def has_fact(self, fact: Fact) -> bool:
+        key = keys.fact_key(fact.creator_id, to_utc_text(fact.occurred_at), fact.fact_id)
+        return self.table.get(key) is not None
+
+    def add_fact(self, fact: Fact, received_at: datetime) -> bool:
+        """Store a fact once. True if it is new; False if it was already stored."""
+        key = keys.fact_key(fact.creator_id, to_utc_text(fact.occurred_at), fact.fact_id)
+        try:
+            self.table.put(
+                {
+                    **key,
+                    "creator_id": fact.creator_id,
+                    "kind": fact.kind,
+                    "detail": json.dumps(fact_detail(fact), sort_keys=True),
+                    "occurred_at": to_utc_text(fact.occurred_at),
+                    "received_at": to_utc_text(received_at),
+                },
+                condition="attribute_not_exists(pk)",
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def mark_changed(self, periods: Sequence[Period], at: datetime, marker_id: str) -> None:
+        self.table.batch_put(change_marker_items(periods, at, marker_id, "facts"))
+
+    def changed_since(self, period: Period, since: datetime) -> bool:
+        return changed_since(self.table, period, since)
+
+    def timeline(self, creator_id: str) -> list[Fact]:
+        """One creator's facts (one Query), in the order they apply."""
+        partition = keys.facts_partition(keys.creator_bucket(creator_id))
+        items = self.table.query(partition, prefix=keys.creator_prefix(creator_id), consistent=True)
+        return [parse_fact(item["kind"], json.loads(item["detail"])) for item in items]
+
+    def bucket_facts(self, bucket: int) -> dict[str, list[Fact]]:
+        """Every fact of a bucket's creators, by creator (one paginated Query)."""
+        facts: dict[str, list[Fact]] = defaultdict(list)
+        for item in self.table.query(keys.facts_partition(bucket)):
+            facts[item["creator_id"]].append(parse_fact(item["kind"], json.loads(item["detail"])))
+        return dict(facts)
+
+    def decision(self, creator_id: str, program_id: str) -> StoredDecision | None:
+        item = self.table.get(keys.decision_key(creator_id, program_id))
+        if item is None:
+            return None
+        return StoredDecision(
+            eligible=item["eligible"],
+            reasons=tuple(item["reasons"]),
+            market=item.get("market"),
+            version=int(item["version"]),
+            announced=item["announced"],
+            as_of=item["as_of"],
+        )
+
+    def save_decision(
+        self,
+        creator_id: str,
+        program_id: str,
+        eligible: bool,
+        reasons: Sequence[str],
+        market: str | None,
+        as_of: datetime,
+        previous: StoredDecision | None,
+    ) -> int:
+        """Replace the decision if it is still `previous` (optimistic version check);
+        raise ConditionFailed if another writer got there first. Returns the version."""
+        version = previous.version + 1 if previous else 1
+        condition = "version = :previous" if previous else "attribute_not_exists(pk)"
+        values = {":previous": previous.version} if previous else None
+        self.table.put(
+            {
+                **keys.decision_key(creator_id, program_id),
+                "creator_id": creator_id,
+                "program_id": program_id,
+                "eligible": eligible,
+                "reasons": list(reasons),
+                "market": market,
+                "as_of": to_utc_text(as_of),
+                "version": version,
+                "announced": False,
+            },
+            condition=condition,
+            values=values,
+        )
+        return version
+
+    def mark_announced(self, creator_id: str, program_id: str, version: int) -> None:
+        """The change was put on the bus (conditional: only that version)."""
+        # If a newer decision replaced it, that one announces itself.
+        with suppress(ConditionFailed):
+            self.table.update(
+                keys.decision_key(creator_id, program_id),
+                "SET announced = :yes",
+                values={":yes": True, ":version": version},
+                condition="version = :version",
+            )

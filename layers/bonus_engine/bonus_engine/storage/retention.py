@@ -1,0 +1,18 @@
+"""How long each kind of item lives (DynamoDB TTL on `expires_at`, epoch seconds)."""
+
+from datetime import datetime, timedelta
+
+from bonus_engine.periods import Period
+
+ENGAGEMENT_DAYS = 400  # a period's events: 13 months after it ends, past any recompute window
+REJECTION_DAYS = 400
+CHANGE_MARKER_DAYS = 60
+RUN_WORK_DAYS = 14  # drafts, shard results and dry runs: inspection after a run, then gone
+
+
+def expires_after(instant: datetime, days: int) -> int:
+    return int((instant + timedelta(days=days)).timestamp())
+
+
+def engagement_expiry(period: Period) -> int:
+    return expires_after(period.end, ENGAGEMENT_DAYS)

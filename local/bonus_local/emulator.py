@@ -1,0 +1,231 @@
+"""The embedded AWS emulation: a moto server, provisioned from template.yaml.
+
+Start one of our own (`Emulation()`), or reuse one that runs already (`Emulation(endpoint=
+"http://127.0.0.1:5000")`, e.g. from `bonus emulator`); provisioning is idempotent.
+"""
+
+import json
+import logging
+import os
+from contextlib import suppress
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from bonus_local.template import ACCOUNT_ID, REGION, STACK_NAME, Template, load_template
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def rule_name(function_id: str, event_name: str) -> str:
+    return f"{function_id}-{event_name}"
+
+
+def stand_in_queue_name(function_id: str, event_name: str) -> str:
+    """EventBridge cannot invoke a local function: a rule's matches go to this queue,
+    from which the runner invokes the function as EventBridge would."""
+    return f"{STACK_NAME}-{function_id}-{event_name}-target"
+
+
+class Emulation:
+    def __init__(
+        self,
+        template: Template | None = None,
+        endpoint: str | None = None,
+        port: int = 0,
+    ) -> None:
+        self.template = template or load_template()
+        self._endpoint = endpoint
+        self._port = port
+        self._server: Any = None
+        self.queue_urls: dict[str, str] = {}  # queue name -> URL
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self._endpoint is None:
+            from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+            self._server = ThreadedMotoServer(
+                ip_address="127.0.0.1", port=self._port, verbose=False
+            )
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            self._endpoint = f"http://{host}:{port}"
+        self.provision()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    @property
+    def endpoint(self) -> str:
+        assert self._endpoint is not None, "the emulation is not started"
+        return self._endpoint
+
+    # --- clients and function environments ----------------------------------------------
+
+    @property
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "endpoint_url": self.endpoint,
+            "region_name": REGION,
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+            "config": Config(retries={"mode": "standard", "max_attempts": 3}),
+        }
+
+    @property
+    def dynamodb(self) -> "DynamoDBClient":
+        return boto3.client("dynamodb", **self._client_options)
+
+    @property
+    def sqs(self) -> "SQSClient":
+        return boto3.client("sqs", **self._client_options)
+
+    @property
+    def events(self) -> "EventBridgeClient":
+        return boto3.client("events", **self._client_options)
+
+    def environment(self, function_id: str, program_rules_dir: Path) -> dict[str, str]:
+        """The function's environment as template.yaml declares it, pointed at the
+        emulation (as `sam local invoke --env-vars` would) and at the given rules."""
+        spec = self.template.function(function_id)
+        variables = {name: self._fill_queue_urls(value) for name, value in spec.environment.items()}
+        variables.update(CREDENTIALS)
+        variables.update(
+            AWS_ENDPOINT_URL=self.endpoint,
+            PROGRAM_RULES_DIR=str(program_rules_dir),
+            POWERTOOLS_TRACE_DISABLED="true",
+            AWS_LAMBDA_FUNCTION_NAME=function_id,
+        )
+        return variables
+
+    def _fill_queue_urls(self, value: str) -> str:
+        for name, url in self.queue_urls.items():
+            value = value.replace(f"{{queue-url:{name}}}", url)
+        return value
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.queue_urls[self.template.queues[logical_id].name]
+
+    def table_name(self, logical_id: str) -> str:
+        return self.template.tables[logical_id].name
+
+    @property
+    def bus_name(self) -> str:
+        (name,) = self.template.buses.values()
+        return name
+
+    # --- provisioning, from the template only -------------------------------------------
+
+    def provision(self) -> None:
+        dynamodb, sqs, events = self.dynamodb, self.sqs, self.events
+        for table in self.template.tables.values():
+            self._create_table(dynamodb, table.name, table.properties)
+        # Dead-letter queues first: a redrive policy names an existing queue.
+        queues = sorted(
+            self.template.queues.values(), key=lambda q: "RedrivePolicy" in q.properties
+        )
+        for queue in queues:
+            self.queue_urls[queue.name] = self._create_queue(sqs, queue.name, queue.properties)
+        for bus in self.template.buses.values():
+            with suppress(events.exceptions.ResourceAlreadyExistsException):
+                events.create_event_bus(Name=bus)
+        for function in self.template.functions.values():
+            for event in function.events:
+                if event.type != "EventBridgeRule":
+                    continue
+                target = stand_in_queue_name(function.logical_id, event.name)
+                url = self._create_queue(sqs, target, {})
+                self.queue_urls[target] = url
+                name = rule_name(function.logical_id, event.name)
+                bus = event.properties["EventBusName"]
+                events.put_rule(
+                    Name=name,
+                    EventBusName=bus,
+                    EventPattern=json.dumps(event.properties["Pattern"]),
+                )
+                events.put_targets(
+                    Rule=name,
+                    EventBusName=bus,
+                    Targets=[{"Id": "function", "Arn": _queue_arn(target)}],
+                )
+
+    @staticmethod
+    def _create_table(client: "DynamoDBClient", name: str, properties: dict[str, Any]) -> None:
+        try:
+            client.create_table(
+                TableName=name,
+                KeySchema=properties["KeySchema"],
+                AttributeDefinitions=properties["AttributeDefinitions"],
+                BillingMode=properties.get("BillingMode", "PROVISIONED"),
+                SSESpecification={"Enabled": properties["SSESpecification"]["SSEEnabled"]},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+            return
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl:
+            client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        recovery = properties.get("PointInTimeRecoverySpecification")
+        if recovery:
+            client.update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification=recovery
+            )
+
+    @staticmethod
+    def _create_queue(client: "SQSClient", name: str, properties: dict[str, Any]) -> str:
+        attributes: dict[Any, str] = {
+            key: json.dumps(value)
+            if isinstance(value, dict)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+            for key, value in properties.items()
+        }
+        return client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+
+
+def _queue_arn(name: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+
+
+def local_environment(endpoint: str) -> dict[str, str]:
+    """Variables that point boto3 (and `sam local invoke`) at a running emulation."""
+    return {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
+
+
+def without_endpoint() -> None:
+    """moto's in-process mock does not intercept when AWS_ENDPOINT_URL is set."""
+    os.environ.pop("AWS_ENDPOINT_URL", None)
