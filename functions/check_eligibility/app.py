@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from bonus_engine import dependencies
 from bonus_engine.creator_facts import record_fact
 
@@ -34,6 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         wired.publisher,
         wired.recompute_window_months,
     )
+    metrics.add_metric("Facts", MetricUnit.Count, 1)
     if outcome.rejection is not None:
         metrics.add_metric(f"FactsRejected_{outcome.rejection.reason.value}", MetricUnit.Count, 1)
         logger.warning(

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from bonus_engine import dependencies
 from bonus_engine.bonus_run import ShardTask, run_shard_task
 
@@ -35,6 +36,7 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    metrics.add_metric("ShardTasks", MetricUnit.Count, len(event.get("Records", [])))
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

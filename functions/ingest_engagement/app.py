@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from bonus_engine import dependencies
 from bonus_engine.engagement import MessageContext
 from bonus_engine.ingestion import ingest_message
@@ -56,6 +57,7 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    metrics.add_metric("Messages", MetricUnit.Count, len(event.get("Records", [])))
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

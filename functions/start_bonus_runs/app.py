@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from bonus_engine import dependencies
 from bonus_engine.bonus_run import RequestRefused, start_due_runs, start_requested_run
 from bonus_engine.timestamps import parse_rfc3339
@@ -24,7 +25,7 @@ COMPUTE_REQUESTED = "ComputeBonusesRequested"
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run_context, window_months = dependencies.for_coordinator()
-    now = _event_time(event)
+    now = datetime.now(UTC)
     if event.get("detail-type") == COMPUTE_REQUESTED:
         try:
             run = start_requested_run(event.get("detail"), now, run_context)
@@ -34,7 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return {"started": [], "refused": str(refusal)}
         started = [run]
     else:
-        started = start_due_runs(now, window_months, run_context)
+        started = start_due_runs(_event_time(event), now, window_months, run_context)
     metrics.add_metric("RunsStarted", MetricUnit.Count, len(started))
     for run in started:
         logger.info(
@@ -54,7 +55,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def _event_time(event: dict[str, Any]) -> datetime:
-    """The instant the schedule fired or the request was put (EventBridge's `time`)."""
+    """The instant the schedule fired (EventBridge's `time`)."""
     try:
         return parse_rfc3339(event.get("time"))
     except ValueError:

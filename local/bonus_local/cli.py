@@ -3,6 +3,7 @@
 bonus replay   --program R.yaml --facts F.jsonl --engagement E.jsonl --period YYYY-MM
 bonus demo     a synthetic program replayed with progress bars, then its results
 bonus emulator the emulation alone (moto server + template resources), until Ctrl-C
+bonus sam-env  the --env-vars file for `sam local invoke` against `bonus emulator`
 bonus rejected list rejections by period, source and reason
 """
 
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from bonus_engine.program_rules import ProgramRulesError
-
 from bonus_local.lambda_runtime import FunctionOutput
 from bonus_local.replay import ReplayInputError, read_inputs, replay
+
+# From inside sam local's container, the host's emulator (bonus emulator, port 5000).
+SAM_LOCAL_ENDPOINT = "http://host.docker.internal:5000"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     emulator_cmd = commands.add_parser("emulator", help="run the emulation until Ctrl-C")
     emulator_cmd.add_argument("--port", type=int, default=5000)
 
+    sam_env_cmd = commands.add_parser(
+        "sam-env", help="print the --env-vars file for sam local invoke against the emulator"
+    )
+    sam_env_cmd.add_argument("--endpoint", default=SAM_LOCAL_ENDPOINT)
+
     rejected_cmd = commands.add_parser("rejected", help="list rejected input")
     rejected_cmd.add_argument("--period", required=True)
     rejected_cmd.add_argument("--source", choices=["engagement", "facts"], default="engagement")
@@ -59,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo": _demo,
         "emulator": _emulator,
         "rejected": _rejected,
+        "sam-env": _sam_env,
     }
     return handlers[args.command](args)
 
@@ -112,7 +121,7 @@ def _emulator(args: argparse.Namespace) -> int:
     from bonus_local.emulator import Emulation
 
     with Emulation(port=args.port) as emulation:
-        print(f"emulation running at {emulation.endpoint} (Ctrl-C stops it)")
+        print(f"emulation running at {emulation.endpoint} (Ctrl-C stops it)", flush=True)
         print(f"  export AWS_ENDPOINT_URL={emulation.endpoint}")
         for logical_id, queue in emulation.template.queues.items():
             print(f"  {logical_id}: {emulation.queue_urls[queue.name]}")
@@ -126,13 +135,21 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sam_env(args: argparse.Namespace) -> int:
+    from bonus_local.emulator import sam_local_env_vars
+    from bonus_local.template import load_template
+
+    print(json.dumps(sam_local_env_vars(load_template(), args.endpoint), indent=2))
+    return 0
+
+
 def _rejected(args: argparse.Namespace) -> int:
     import boto3
+
     from bonus_engine.periods import Period
     from bonus_engine.rejections import RejectionReason, RejectionSource
     from bonus_engine.storage.dynamo import Table
     from bonus_engine.storage.rejections_store import RejectionStore
-
     from bonus_local.emulator import CREDENTIALS
     from bonus_local.pipeline import REJECTIONS_TABLE
     from bonus_local.template import load_template

@@ -2,11 +2,12 @@
 
 Start one of our own (`Emulation()`), or reuse one that runs already (`Emulation(endpoint=
 "http://127.0.0.1:5000")`, e.g. from `bonus emulator`); provisioning is idempotent.
+`Emulation(in_process=True)` provisions moto's in-process mock instead (the caller holds
+`mock_aws()` open): the integration tests run the same pipeline at a millisecond a call.
 """
 
 import json
 import logging
-import os
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
@@ -48,10 +49,12 @@ class Emulation:
         template: Template | None = None,
         endpoint: str | None = None,
         port: int = 0,
+        in_process: bool = False,
     ) -> None:
         self.template = template or load_template()
         self._endpoint = endpoint
         self._port = port
+        self.in_process = in_process
         self._server: Any = None
         self.queue_urls: dict[str, str] = {}  # queue name -> URL
 
@@ -70,7 +73,7 @@ class Emulation:
         self.stop()
 
     def start(self) -> None:
-        if self._endpoint is None:
+        if self._endpoint is None and not self.in_process:
             from moto.server import ThreadedMotoServer
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
@@ -88,21 +91,23 @@ class Emulation:
             self._server = None
 
     @property
-    def endpoint(self) -> str:
-        assert self._endpoint is not None, "the emulation is not started"
+    def endpoint(self) -> str | None:
+        """The server's URL; None in process."""
         return self._endpoint
 
     # --- clients and function environments ----------------------------------------------
 
     @property
     def _client_options(self) -> dict[str, Any]:
-        return {
-            "endpoint_url": self.endpoint,
+        options: dict[str, Any] = {
             "region_name": REGION,
             "aws_access_key_id": "local",
             "aws_secret_access_key": "local",
             "config": Config(retries={"mode": "standard", "max_attempts": 3}),
         }
+        if self.endpoint is not None:
+            options["endpoint_url"] = self.endpoint
+        return options
 
     @property
     def dynamodb(self) -> "DynamoDBClient":
@@ -123,11 +128,12 @@ class Emulation:
         variables = {name: self._fill_queue_urls(value) for name, value in spec.environment.items()}
         variables.update(CREDENTIALS)
         variables.update(
-            AWS_ENDPOINT_URL=self.endpoint,
             PROGRAM_RULES_DIR=str(program_rules_dir),
             POWERTOOLS_TRACE_DISABLED="true",
             AWS_LAMBDA_FUNCTION_NAME=function_id,
         )
+        if self.endpoint is not None:
+            variables["AWS_ENDPOINT_URL"] = self.endpoint
         return variables
 
     def _fill_queue_urls(self, value: str) -> str:
@@ -221,11 +227,25 @@ def _queue_arn(name: str) -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
 
 
-def local_environment(endpoint: str) -> dict[str, str]:
-    """Variables that point boto3 (and `sam local invoke`) at a running emulation."""
-    return {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}
-
-
-def without_endpoint() -> None:
-    """moto's in-process mock does not intercept when AWS_ENDPOINT_URL is set."""
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+def sam_local_env_vars(template: Template, endpoint: str) -> dict[str, dict[str, str]]:
+    """The `--env-vars` file for `sam local invoke`: each function's resource names as
+    the emulation at `endpoint` (a moto server) has them, and the endpoint itself."""
+    queue_urls = {
+        queue.name: f"{endpoint}/{ACCOUNT_ID}/{queue.name}" for queue in template.queues.values()
+    }
+    files = {}
+    for function_id, spec in template.functions.items():
+        variables = {}
+        for name, value in spec.environment.items():
+            for queue_name, url in queue_urls.items():
+                value = value.replace(f"{{queue-url:{queue_name}}}", url)
+            if name.endswith(("_TABLE_NAME", "_QUEUE_URL", "_BUS_NAME")):
+                variables[name] = value
+        files[function_id] = {
+            **variables,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    return files

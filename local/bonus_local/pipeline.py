@@ -15,7 +15,6 @@ from bonus_engine.statements import StatementRevision
 from bonus_engine.storage.dynamo import Table, from_attributes
 from bonus_engine.storage.results_store import ResultsStore
 from bonus_engine.timestamps import to_utc_text
-
 from bonus_local.emulator import Emulation, stand_in_queue_name
 from bonus_local.event_sources import RuleTarget, SqsEventSource
 from bonus_local.lambda_runtime import FunctionOutput, LocalFunction

@@ -15,7 +15,6 @@ from typing import Any
 
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import LoadedProgram, load_program_rules
-
 from bonus_local.emulator import Emulation
 from bonus_local.lambda_runtime import FunctionOutput
 from bonus_local.pipeline import SQS_MESSAGE_LIMIT, LocalPipeline

@@ -117,12 +117,17 @@ class RunContext:
 # --- starting runs ----------------------------------------------------------------------
 
 
-def start_due_runs(now: datetime, window_months: int, context: RunContext) -> list[Run]:
-    """The scheduled run: start every due period (within the window) that has never been
-    computed, or whose inputs changed since it last was."""
+def start_due_runs(
+    scheduled_at: datetime, now: datetime, window_months: int, context: RunContext
+) -> list[Run]:
+    """The scheduled run: start every period due at `scheduled_at` (within the window)
+    that has never been computed, or whose inputs changed since it last was.
+
+    `now` is the clock, not the schedule's `time`: EventBridge gives that to the second,
+    and a run's start must be comparable with the instant each event was accepted."""
     started = []
     for program in context.programs.values():
-        for period in due_periods(now, program.rules.grace_hours, window_months):
+        for period in due_periods(scheduled_at, program.rules.grace_hours, window_months):
             if _needs_run(program, period, now, context):
                 try:
                     started.append(start_run(program, period, now, "schedule", False, context))

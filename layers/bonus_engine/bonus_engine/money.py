@@ -17,6 +17,9 @@ from decimal import (
 )
 from fractions import Fraction
 
+# Decimal arithmetic that must stay exact: any rounding raises instead of passing silently.
+EXACT = Context(prec=60, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])
+
 # ISO 4217 minor-unit digits of the currencies the program pays in.
 MINOR_DIGITS: dict[str, int] = {"USD": 2, "JPY": 0, "KRW": 0}
 
@@ -56,7 +59,7 @@ def parse_decimal(value: object) -> Decimal:
 
 
 def decimal_places(amount: Decimal) -> int:
-    exponent = amount.normalize().as_tuple().exponent
+    exponent = amount.normalize(EXACT).as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)
 
@@ -95,7 +98,7 @@ def format_decimal(value: Decimal) -> str:
     """Plain decimal text, never scientific notation, no trailing zeros: 12.50 -> 12.5."""
     if value == 0:
         return "0"
-    return format(value.normalize(), "f")
+    return format(value.normalize(EXACT), "f")
 
 
 def format_fraction(value: Fraction) -> str:
@@ -105,7 +108,3 @@ def format_fraction(value: Fraction) -> str:
 def parse_fraction(text: str) -> Fraction:
     numerator, denominator = text.split("/")
     return Fraction(int(numerator), int(denominator))
-
-
-# Decimal arithmetic that must stay exact: any rounding raises instead of passing silently.
-EXACT = Context(prec=60, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])

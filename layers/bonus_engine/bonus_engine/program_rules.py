@@ -1,7 +1,8 @@
 """Program rules (SPEC section 3): one YAML file per program, validated on load.
 
 Errors name the file, the field and why, e.g.
-`spring.yaml: markets.JP.payout.milestones[0].amount: JPY has no minor unit: 5000.5 has decimals`.
+`spring.yaml: markets.JP: payout.milestones[0].amount: JPY has no minor unit: 5000.5 has
+decimals`.
 Unquoted decimals in the YAML are read from their text as `Decimal`, never as floats.
 """
 

@@ -72,8 +72,10 @@ class Statement(StatementBody):
 
     @property
     def digest(self) -> str:
-        """Identifies the content: equal digests, nothing to revise."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """Identifies the content (never the revision number): equal digests, nothing to
+        revise."""
+        content = self.model_dump(mode="json", exclude={"revision"})
+        canonical = json.dumps(content, sort_keys=True)
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 

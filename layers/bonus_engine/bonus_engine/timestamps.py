@@ -25,10 +25,9 @@ def parse_rfc3339(value: object) -> datetime:
     micro = f".{(fraction or '0')[:6].ljust(6, '0')}"
     offset = "+00:00" if offset in ("Z", "z") else offset
     try:
-        parsed = datetime.fromisoformat(f"{day}T{time}{micro}{offset}")
-    except ValueError as error:
+        return datetime.fromisoformat(f"{day}T{time}{micro}{offset}").astimezone(UTC)
+    except (ValueError, OverflowError) as error:
         raise ValueError(f"not a valid instant: {error}") from None
-    return parsed.astimezone(UTC)
 
 
 Rfc3339 = Annotated[datetime, BeforeValidator(parse_rfc3339)]
@@ -38,7 +37,8 @@ def to_utc_text(instant: datetime) -> str:
     """Fixed-width UTC text, so that text order is time order (used in sort keys)."""
     if instant.tzinfo is None:
         raise ValueError("instant must be timezone-aware")
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = instant.astimezone(UTC)
+    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.%fZ")
 
 
 def from_utc_text(text: str) -> datetime:

@@ -1,0 +1,640 @@
+"""Period computation benchmark: one run of the sharded computation (score phase, then
+issue phase) for 10,000 and 100,000 creators whose facts and engagement are stored
+already, against the emulation (a moto server in a process of its own, provisioned from
+template.yaml).
+
+    .venv/bin/python -m bench.compute [--creators 10000,100000]
+
+The data is loaded straight into the tables, as the stores write it (not measured). The
+run's shard tasks then run in this process as the worker runs them: `start_run`, then
+`run_shard_task` for each task it (and the tasks after it) queued, until none is left.
+The compute queue is an in-memory stand-in; the tables and the event bus are the
+emulation's. docs/PERFORMANCE.md explains the figures.
+"""
+
+import argparse
+import os
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from bench.common import (
+    RULES_DIR,
+    CallRecorder,
+    Capacity,
+    MotoServer,
+    UsageCount,
+    load_summary,
+    machine,
+    prepare_process_environment,
+    progress,
+    render_table,
+)
+from bonus_engine import aws_clients, dependencies
+from bonus_engine.bonus_run import RunContext, ShardTask, run_shard_task, start_run
+from bonus_engine.engagement import EngagementEvent
+from bonus_engine.facts import parse_fact
+from bonus_engine.messaging import TaskQueue
+from bonus_engine.periods import Period
+from bonus_engine.storage.dynamo import Item, Table, to_attributes
+from bonus_engine.storage.engagement_store import EngagementStore
+from bonus_engine.storage.facts_store import FactsStore
+from bonus_engine.storage.keys import CREATOR_BUCKETS
+from bonus_engine.storage.results_store import ResultsStore
+from bonus_engine.timestamps import to_utc_text
+from bonus_local.emulator import Emulation
+
+FUNCTION_ID = "ComputeBonusShardFunction"
+PROGRAM_ID = "spring-bonus"
+MARKETS = {"US": 40, "JP": 30, "KR": 25, "FR": 5}  # FR: not a market of the program
+BONUS_CAPS = {"US": "150.00", "JP": "30000", "KR": "400000", "FR": "100.00"}
+LOAD_CHUNK = 500  # items a BatchWriteItem while loading (moto does not enforce 25)
+STORES = ("engagement", "facts", "rejections", "results")
+
+# Assumptions of the extrapolation (not measured): see docs/PERFORMANCE.md.
+ASSUMED_LATENCY_S = (0.005, 0.010)  # DynamoDB request latency from Lambda, in region
+MILLION = 1_000_000
+
+
+# --- the data ----------------------------------------------------------------------------
+
+
+class RecordingTable:
+    """Stands in for a store's Table while loading: keeps the items the store would
+    write, so that the loaded items are exactly the stores' own."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.items: list[Item] = []
+
+    def put(
+        self, item: Mapping[str, Any], condition: str | None = None, values: Any = None
+    ) -> None:
+        self.items.append(dict(item))
+
+    def batch_put(self, items: Sequence[Mapping[str, Any]]) -> None:
+        self.items += [dict(item) for item in items]
+
+    def batch_get(
+        self, keys: Sequence[Mapping[str, str]], projection: str | None = None
+    ) -> list[Item]:
+        return []  # nothing is stored yet: every event is new
+
+
+def creator_data(
+    rng: random.Random, index: int, period: Period
+) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[str, Any]]]:
+    """One creator's facts (detail-type, detail) and engagement events of the period."""
+    creator = f"creator-{index:07d}"
+    market = rng.choices(list(MARKETS), list(MARKETS.values()))[0]
+
+    def before_period(days: float) -> str:
+        return to_utc_text(period.start - timedelta(days=rng.uniform(1, days)))
+
+    facts: list[tuple[str, dict[str, Any]]] = [
+        (
+            "CreatorProfileChanged",
+            {
+                "creator_id": creator,
+                "occurred_at": before_period(200),
+                "account_type": "professional" if rng.random() < 0.95 else "personal",
+                "country": market,
+                "adult": rng.random() < 0.98,
+                "followers": rng.randint(100, 2_000_000),
+            },
+        )
+    ]
+    if rng.random() < 0.95:
+        invitation: dict[str, Any] = {
+            "creator_id": creator,
+            "occurred_at": before_period(60),
+            "program_id": PROGRAM_ID,
+        }
+        if rng.random() < 0.1:
+            invitation["bonus_cap"] = BONUS_CAPS[market]
+        facts.append(("CreatorInvited", invitation))
+    if rng.random() < 0.02:
+        facts.append(
+            (
+                "PolicyStrikeIssued",
+                {"creator_id": creator, "occurred_at": before_period(30), "strike_id": "s-1"},
+            )
+        )
+    posts = [
+        (f"post-{index:07d}-{p}", rng.choice(("reel", "carousel", "standard")))
+        for p in range(rng.randint(1, 3))
+    ]
+    if rng.random() < 0.01:
+        facts.append(
+            (
+                "PostRestricted",
+                {"creator_id": creator, "occurred_at": before_period(30), "post_id": posts[0][0]},
+            )
+        )
+    span = (period.end - period.start).total_seconds()
+    events = []
+    for number in range(rng.randint(5, 10)):
+        post_id, format_ = rng.choice(posts)
+        metric = rng.choices(("view", "like", "comment", "share"), (50, 30, 12, 8))[0]
+        top = {"view": 60_000, "like": 3_000, "comment": 300, "share": 100}[metric]
+        event: dict[str, Any] = {
+            "event_id": f"{creator}-{number}-{rng.getrandbits(64):016x}",
+            "creator_id": creator,
+            "post_id": post_id,
+            "format": format_,
+            "metric": metric,
+            "count": rng.randint(1, top),
+            "occurred_at": to_utc_text(period.start + timedelta(seconds=rng.uniform(0, span))),
+        }
+        if rng.random() < 0.05:
+            event["quality"] = "paid"
+        events.append(event)
+    return facts, events
+
+
+@dataclass
+class Loaded:
+    creators: int
+    facts: int
+    events: int
+    seconds: float
+
+
+def load(
+    emulation: Emulation, creators: int, period: Period, seed: int, accepted_at: datetime
+) -> Loaded:
+    """Store every creator's facts and events as FactsStore.add_fact and
+    EngagementStore.record would store them, in large batches straight to the tables."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    client = emulation.dynamodb  # a client of its own: loading is not counted
+    engagement_name = emulation.table_name("EngagementTable")
+    facts_name = emulation.table_name("CreatorFactsTable")
+    fact_count = event_count = 0
+    chunk = 2_000
+    for first in range(0, creators, chunk):
+        engagement_table = RecordingTable(engagement_name)
+        facts_table = RecordingTable(facts_name)
+        facts_store = FactsStore(cast(Table, facts_table))
+        events: list[EngagementEvent] = []
+        for index in range(first, min(creators, first + chunk)):
+            facts, raw_events = creator_data(rng, index, period)
+            for detail_type, detail in facts:
+                facts_store.add_fact(parse_fact(detail_type, detail), received_at=accepted_at)
+            events += [EngagementEvent.model_validate(event) for event in raw_events]
+        EngagementStore(cast(Table, engagement_table)).record(
+            events, accepted_at=accepted_at, marker_id="bench-load"
+        )
+        for table in (engagement_table, facts_table):
+            _write(client, table.name, table.items)
+        fact_count += len(facts_table.items)
+        event_count += len(engagement_table.items)
+        done = min(creators, first + chunk)
+        if done % max(chunk, creators // 10 // chunk * chunk) == 0 or done == creators:
+            progress(f"loaded {done:,}/{creators:,} creators ({event_count:,} events)")
+    return Loaded(creators, fact_count, event_count, time.perf_counter() - started)
+
+
+def _write(client: Any, table: str, items: Sequence[Item]) -> None:
+    for start in range(0, len(items), LOAD_CHUNK):
+        requests = [
+            {"PutRequest": {"Item": to_attributes(item)}}
+            for item in items[start : start + LOAD_CHUNK]
+        ]
+        response = client.batch_write_item(RequestItems={table: requests})
+        if response.get("UnprocessedItems"):
+            raise RuntimeError("moto left items unprocessed while loading")
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+class InMemoryTasks:
+    """The compute queue, in memory: what `send` receives waits in `pending`."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.sent = 0
+
+    def send(self, bodies: Sequence[str]) -> None:
+        self.pending += bodies
+        self.sent += len(bodies)
+
+
+@dataclass
+class Measured:
+    phase: str  # start, score, issue
+    buckets: list[int]
+    wall: float
+    cpu: float
+    moto_cpu: float
+    usage: dict[str, UsageCount]
+    sized: dict[str, Capacity]
+    put_events: int
+    creators: int = 0
+
+    @property
+    def total(self) -> UsageCount:
+        total = UsageCount()
+        for usage in self.usage.values():
+            total = total + usage
+        return total
+
+    @property
+    def sized_total(self) -> Capacity:
+        total = Capacity()
+        for capacity in self.sized.values():
+            total.add(capacity)
+        return total
+
+
+@dataclass
+class SizeResult:
+    creators: int
+    loaded: Loaded
+    tasks: list[Measured] = field(default_factory=list)
+    moto_memory_mb: float = 0.0
+    run_seconds: float = 0.0
+
+    def phase(self, name: str) -> list[Measured]:
+        return [task for task in self.tasks if task.phase == name]
+
+
+def measure(
+    phase: str,
+    buckets: list[int],
+    action: Any,
+    context: RunContext,
+    recorder: CallRecorder,
+    server: MotoServer,
+) -> Measured:
+    stores = {
+        "engagement": context.engagement.table,
+        "facts": context.facts.table,
+        "rejections": context.rejections.table if context.rejections else None,
+        "results": context.results.table,
+    }
+    before = {name: UsageCount.of(table.usage) for name, table in stores.items() if table}
+    put_events = recorder.requests["PutEvents"]
+    moto_cpu = server.cpu_seconds()
+    wall, cpu = time.perf_counter(), time.process_time()
+    action()
+    cpu = time.process_time() - cpu
+    wall = time.perf_counter() - wall
+    moto_cpu = server.cpu_seconds() - moto_cpu
+    after = {name: UsageCount.of(table.usage) for name, table in stores.items() if table}
+    return Measured(
+        phase=phase,
+        buckets=buckets,
+        wall=wall,
+        cpu=cpu,
+        moto_cpu=moto_cpu,
+        usage={name: after[name] - before[name] for name in after},
+        sized=recorder.drain(),
+        put_events=recorder.requests["PutEvents"] - put_events,
+    )
+
+
+def run_size(creators: int, seed: int) -> SizeResult:
+    now = datetime.now(UTC)
+    period = Period.containing(now).previous()
+    with MotoServer(patch_transactions=True) as server:
+        emulation = Emulation(endpoint=server.url)
+        emulation.start()  # provisions every table, queue and bus of template.yaml
+        os.environ.update(emulation.environment(FUNCTION_ID, RULES_DIR))
+        progress(f"{creators:,} creators: loading period {period} into {server.url}")
+        loaded = load(
+            emulation, creators, period, seed, accepted_at=period.end - timedelta(hours=1)
+        )
+        progress(
+            f"{creators:,} creators: loaded {loaded.facts:,} facts and {loaded.events:,} events "
+            f"in {loaded.seconds:,.0f} s; moto server {server.memory_mb():,.0f} MB"
+        )
+
+        # The worker's context, built as the worker builds it (from its environment),
+        # with the recorder on its clients and the compute queue in memory.
+        dependencies.forget()
+        recorder = CallRecorder()
+        recorder.attach(aws_clients.dynamodb())
+        recorder.attach(aws_clients.events())
+        tasks = InMemoryTasks()
+        context = replace(dependencies.for_shards(), tasks=cast(TaskQueue, tasks))
+        program = context.programs[PROGRAM_ID]
+
+        result = SizeResult(creators=creators, loaded=loaded)
+        started = time.perf_counter()
+        holder: dict[str, Any] = {}
+
+        def start() -> None:
+            holder["run"] = start_run(program, period, now, "request", False, context)
+
+        result.tasks.append(measure("start", [], start, context, recorder, server))
+        while tasks.pending:
+            task = ShardTask.model_validate_json(tasks.pending.pop(0))
+            measured = measure(
+                task.phase,
+                task.buckets,
+                lambda task=task: run_shard_task(task, now, context),  # type: ignore[misc]
+                context,
+                recorder,
+                server,
+            )
+            result.tasks.append(measured)
+            progress(
+                f"{creators:,} creators: {task.phase} {task.buckets} in {measured.wall:,.1f} s "
+                f"(CPU {measured.cpu:,.1f} s, {measured.total.total_requests:,} requests)"
+            )
+        result.run_seconds = time.perf_counter() - started
+        result.moto_memory_mb = server.memory_mb()
+        _check(emulation, holder["run"], period, result)
+    return result
+
+
+def _check(emulation: Emulation, run: Any, period: Period, result: SizeResult) -> None:
+    """The run completed, every creator has a statement; creators per task (not counted)."""
+    results = ResultsStore(Table(emulation.dynamodb, emulation.table_name("BonusResultsTable")))
+    stored = results.run(PROGRAM_ID, period, run.run_id)
+    if stored is None or stored.status != "complete":
+        raise RuntimeError(f"the run did not complete: {stored and stored.status}")
+    ((_, summary),) = results.summaries(PROGRAM_ID, period)
+    if summary.creators_evaluated != result.creators:
+        raise RuntimeError(f"{summary.creators_evaluated} creators evaluated")
+    scored = results.scored_shards(stored)
+    for task in result.tasks:
+        task.creators = sum(scored[bucket].creators for bucket in task.buckets)
+    progress(
+        f"{result.creators:,} creators: complete; {summary.creators_eligible:,} eligible, "
+        f"{summary.creators_paid:,} paid"
+    )
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def _sum(tasks: Sequence[Measured], attribute: str) -> float:
+    return float(sum(getattr(task, attribute) for task in tasks))
+
+
+def _usage(tasks: Sequence[Measured]) -> UsageCount:
+    total = UsageCount()
+    for task in tasks:
+        total = total + task.total
+    return total
+
+
+def _sized(tasks: Sequence[Measured]) -> Capacity:
+    total = Capacity()
+    for task in tasks:
+        total.add(task.sized_total)
+    return total
+
+
+def phase_table(results: Sequence[SizeResult]) -> str:
+    rows = []
+    for result in results:
+        for phase in ("start", "score", "issue"):
+            tasks = result.phase(phase)
+            usage, sized = _usage(tasks), _sized(tasks)
+            rows.append(
+                [
+                    f"{result.creators:,}",
+                    phase,
+                    len(tasks),
+                    _sum(tasks, "wall"),
+                    _sum(tasks, "cpu"),
+                    max(task.wall for task in tasks),
+                    max(task.cpu for task in tasks),
+                    _sum(tasks, "moto_cpu"),
+                    usage.read_requests,
+                    usage.write_requests,
+                    float(usage.read_units),
+                    float(sized.read_units),
+                    float(sized.write_units),
+                    sum(task.put_events for task in tasks),
+                ]
+            )
+    return render_table(
+        [
+            "creators",
+            "phase",
+            "tasks",
+            "wall s",
+            "CPU s",
+            "max task wall s",
+            "max task CPU s",
+            "moto CPU s",
+            "read req",
+            "write req",
+            "RCU (moto)",
+            "RCU (sizing)",
+            "WCU (sizing)",
+            "PutEvents",
+        ],
+        rows,
+    )
+
+
+def headline_table(results: Sequence[SizeResult]) -> str:
+    rows = []
+    for result in results:
+        tasks, n = result.tasks, result.creators
+        usage, sized = _usage(tasks), _sized(tasks)
+        cpu, wall = _sum(tasks, "cpu"), _sum(tasks, "wall")
+        rows.append(
+            [
+                f"{n:,}",
+                n / cpu,
+                n / wall,
+                cpu / n * 1e6,
+                usage.read_requests / n,
+                float(usage.read_units) / n,
+                float(sized.read_units) / n,
+                usage.write_requests / n,
+                float(sized.write_units) / n,
+                sum(task.put_events for task in tasks) / n,
+            ]
+        )
+    return render_table(
+        [
+            "creators",
+            "creators/s/worker (CPU)",
+            "creators/s/worker (wall)",
+            "CPU us/creator",
+            "read req/creator",
+            "RCU/creator (moto)",
+            "RCU/creator (sizing)",
+            "write req/creator",
+            "WCU/creator (sizing)",
+            "PutEvents/creator",
+        ],
+        rows,
+    )
+
+
+def operations_table(results: Sequence[SizeResult]) -> str:
+    rows = []
+    for result in results:
+        for phase in ("score", "issue"):
+            usage = _usage(result.phase(phase))
+            rows.append(
+                [f"{result.creators:,}", phase]
+                + [
+                    usage.requests.get(operation, 0) / result.creators
+                    for operation in (
+                        "Query",
+                        "GetItem",
+                        "BatchWriteItem",
+                        "PutItem",
+                        "UpdateItem",
+                        "TransactWriteItems",
+                    )
+                ]
+            )
+    return render_table(
+        [
+            "creators",
+            "phase",
+            "Query",
+            "GetItem",
+            "BatchWriteItem",
+            "PutItem",
+            "UpdateItem",
+            "TransactWriteItems",
+        ],
+        rows,
+    )
+
+
+def growth_table(small: SizeResult, large: SizeResult) -> str:
+    def figures(result: SizeResult) -> list[float]:
+        usage = _usage(result.tasks)
+        return [
+            _sum(result.tasks, "cpu"),
+            _sum(result.tasks, "wall"),
+            _sum(result.phase("score"), "cpu"),
+            _sum(result.phase("issue"), "cpu"),
+            float(usage.total_requests),
+        ]
+
+    names = ["CPU s", "wall s", "score CPU s", "issue CPU s", "DynamoDB requests"]
+    a, b = figures(small), figures(large)
+    return render_table(
+        ["", f"{small.creators:,}", f"{large.creators:,}", "ratio", "creators ratio"],
+        [
+            [name, x, y, y / x, large.creators / small.creators]
+            for name, x, y in zip(names, a, b, strict=True)
+        ],
+    )
+
+
+def extrapolation(result: SizeResult, tasks_per_phase: int, concurrency: int) -> str:
+    """EXTRAPOLATED, not measured: time = creators x (CPU per creator + requests per
+    creator x an assumed DynamoDB latency), per phase."""
+    n = result.creators
+    lines = [
+        f"EXTRAPOLATION to {MILLION:,} creators from the {n:,}-creator run (not measured).",
+        "Per phase: T = 1,000,000 x (c + r x L), c = CPU s/creator, r = DynamoDB+PutEvents "
+        "requests/creator, L = assumed request latency.",
+        f"Run wall with {tasks_per_phase} tasks per phase and MaximumConcurrency "
+        f"{concurrency}: each phase's T / min(tasks, concurrency) (buckets are even).",
+    ]
+    rows = []
+    for latency in ASSUMED_LATENCY_S:
+        total_worker = 0.0
+        run_wall = 0.0
+        for phase in ("score", "issue"):
+            tasks = result.phase(phase)
+            c = _sum(tasks, "cpu") / n
+            r = (_usage(tasks).total_requests + sum(t.put_events for t in tasks)) / n
+            worker = MILLION * (c + r * latency)
+            total_worker += worker
+            parallel = worker / min(tasks_per_phase, concurrency)
+            run_wall += parallel
+            rows.append(
+                [
+                    f"{latency * 1000:.0f} ms",
+                    phase,
+                    c * 1e6,
+                    r,
+                    worker / 60,
+                    parallel,
+                ]
+            )
+        rows.append([f"{latency * 1000:.0f} ms", "both", "", "", total_worker / 60, run_wall])
+    requests = (_usage(result.tasks).total_requests) / n * MILLION
+    table = render_table(
+        [
+            "L (assumed)",
+            "phase",
+            "c us/creator",
+            "r req/creator",
+            "one worker, min",
+            "per task (parallel), s",
+        ],
+        rows,
+    )
+    return (
+        "\n".join(lines)
+        + "\n\n"
+        + table
+        + (f"\n\nDynamoDB requests for 1,000,000 creators (r x 1,000,000): {requests:,.0f}")
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.compute", description=__doc__)
+    parser.add_argument(
+        "--creators",
+        default="10000,100000",
+        help="comma-separated creator counts, each run on a fresh emulation",
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.creators.split(",")]
+
+    prepare_process_environment()
+    started = time.perf_counter()
+    results = [run_size(size, args.seed) for size in sizes]
+
+    from bonus_local.template import load_template
+
+    spec = load_template().function(FUNCTION_ID)
+    buckets_per_task = int(spec.environment["BUCKETS_PER_TASK"])
+    (sqs_event,) = [event for event in spec.events if event.type == "SQS"]
+    concurrency = int(sqs_event.properties["ScalingConfig"]["MaximumConcurrency"])
+    tasks_per_phase = -(-CREATOR_BUCKETS // buckets_per_task)
+
+    print(f"bench.compute: creators {', '.join(f'{s:,}' for s in sizes)}; {machine()}")
+    print(load_summary())
+    print(
+        f"{CREATOR_BUCKETS} buckets, {buckets_per_task} a task: {tasks_per_phase} score tasks "
+        f"then {tasks_per_phase} issue tasks; MaximumConcurrency {concurrency}"
+    )
+    for result in results:
+        print(
+            f"{result.creators:,} creators: {result.loaded.facts:,} facts and "
+            f"{result.loaded.events:,} events loaded in {result.loaded.seconds:,.0f} s; "
+            f"run {result.run_seconds:,.0f} s; moto server {result.moto_memory_mb:,.0f} MB"
+        )
+    print()
+    print(phase_table(results))
+    print()
+    print(headline_table(results))
+    print()
+    print("DynamoDB requests per creator, by operation:")
+    print(operations_table(results))
+    if len(results) >= 2:
+        print()
+        print(growth_table(results[0], results[-1]))
+    print()
+    print(extrapolation(results[-1], tasks_per_phase, concurrency))
+    print()
+    print(f"total {time.perf_counter() - started:,.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
