@@ -1,8 +1,8 @@
 """What both benchmarks share: the moto server in a process of its own, the counting of
 requests and capacity, DynamoDB's item sizing rules, and the printing of tables.
 
-`python -m bench.common moto-server --port N [--patch-transactions]` runs the moto
-server the compute benchmark uses (see `patch_moto_transactions`).
+`python -m bench.common moto-server --port N [--patched]` runs the moto server the
+compute benchmark uses (see `patch_moto`).
 """
 
 import argparse
@@ -65,19 +65,19 @@ def _free_port() -> int:
 
 class MotoServer:
     """A moto server in a child process, so that the benchmark process's CPU time is the
-    handler's alone. `patch_transactions` runs it through `python -m bench.common` with
-    `patch_moto_transactions` applied; otherwise it is the stock `moto_server`."""
+    handler's alone. `patched` runs it through `python -m bench.common` with `patch_moto`
+    applied; otherwise it is the stock `moto_server`."""
 
-    def __init__(self, patch_transactions: bool = False) -> None:
-        self.patch_transactions = patch_transactions
+    def __init__(self, patched: bool = False) -> None:
+        self.patched = patched
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Self:
-        if self.patch_transactions:
-            command = [sys.executable, "-m", "bench.common", "moto-server", "--port"]
-            command += [str(self.port), "--patch-transactions"]
+        if self.patched:
+            command = [sys.executable, "-m", "bench.common", "moto-server", "--patched"]
+            command += ["--port", str(self.port)]
         else:
             command = [str(MOTO_SERVER), "-p", str(self.port)]
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and moto
@@ -131,13 +131,19 @@ class MotoServer:
         return 0.0
 
 
-def patch_moto_transactions() -> None:
-    """moto 5.2.5's TransactWriteItems deep-copies every table a transaction names before
-    applying it (its rollback), so each transaction costs time in proportion to the whole
-    table: about 27 microseconds per stored item on this machine, 0.55 s per call at 20,000
-    items. The results table holds every draft and statement, so the issue phase would
-    take hours at 10,000 creators. This keeps moto's behaviour (all or nothing) but
-    snapshots only the items the transaction names, and restores them if it fails."""
+def patch_moto() -> None:
+    """Two behaviours of moto 5.2.5 make a call cost time in proportion to the whole table
+    rather than to the call's own items; DynamoDB has neither. Unpatched, the compute
+    benchmark's issue phase would take hours at 10,000 creators. Both patches keep
+    moto's results (same items, same order, same errors) and only change its speed:
+
+    - TransactWriteItems deep-copies every table it names before applying (its rollback):
+      about 27 microseconds per stored item on this machine, 0.55 s a call at 20,000
+      items. Patched: only the items the transaction names are copied, and restored if
+      it fails.
+    - Query on a table (not an index) walks every item of the table to find the
+      partition's. Patched: it walks the partition's items only.
+    """
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table as MotoTable
 
@@ -150,7 +156,7 @@ def patch_moto_transactions() -> None:
         def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
             return value if isinstance(value, MotoTable) else copy.deepcopy(value, memo)
 
-    original = models.DynamoDBBackend.transact_write_items
+    original_transact = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         snapshot = []
@@ -167,7 +173,7 @@ def patch_moto_transactions() -> None:
             before = table.get_item(hash_key, range_key)
             snapshot.append((table, hash_key, range_key, copy.deepcopy(before)))
         try:
-            original(self, transact_items)
+            original_transact(self, transact_items)
         except Exception:
             for table, hash_key, range_key, before in reversed(snapshot):
                 if before is None:
@@ -178,17 +184,31 @@ def patch_moto_transactions() -> None:
                     table.items[hash_key] = before
             raise
 
+    original_query = MotoTable.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None or not self.range_key_attr:
+            return original_query(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key, {})
+        self.all_items = lambda: list(partition.values())  # this call only
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
     models.copy = _CopyWithoutTables  # type: ignore[assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    MotoTable.query = query  # type: ignore[method-assign]
 
 
 def _serve(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.common moto-server")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--patch-transactions", action="store_true")
+    parser.add_argument("--patched", action="store_true", help="apply patch_moto()")
     args = parser.parse_args(argv)
-    if args.patch_transactions:
-        patch_moto_transactions()
+    if args.patched:
+        patch_moto()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import main
 
@@ -459,5 +479,5 @@ def load_summary() -> str:
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["moto-server"]:
-        sys.exit("usage: python -m bench.common moto-server --port N [--patch-transactions]")
+        sys.exit("usage: python -m bench.common moto-server --port N [--patched]")
     _serve(sys.argv[2:])

@@ -298,10 +298,10 @@ def measure(
     )
 
 
-def run_size(creators: int, seed: int) -> SizeResult:
+def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
     now = datetime.now(UTC)
     period = Period.containing(now).previous()
-    with MotoServer(patch_transactions=True) as server:
+    with MotoServer(patched=patched) as server:
         emulation = Emulation(endpoint=server.url)
         emulation.start()  # provisions every table, queue and bus of template.yaml
         os.environ.update(emulation.environment(FUNCTION_ID, RULES_DIR))
@@ -365,9 +365,10 @@ def _check(emulation: Emulation, run: Any, period: Period, result: SizeResult) -
     scored = results.scored_shards(stored)
     for task in result.tasks:
         task.creators = sum(scored[bucket].creators for bucket in task.buckets)
+    totals = ", ".join(f"{m.market} {m.total_paid} {m.currency}" for m in summary.markets)
     progress(
         f"{result.creators:,} creators: complete; {summary.creators_eligible:,} eligible, "
-        f"{summary.creators_paid:,} paid"
+        f"{summary.creators_paid:,} paid; {totals}"
     )
 
 
@@ -592,12 +593,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated creator counts, each run on a fresh emulation",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--stock-moto",
+        action="store_true",
+        help="run on the stock moto server, without bench.common.patch_moto (very slow)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.creators.split(",")]
 
     prepare_process_environment()
     started = time.perf_counter()
-    results = [run_size(size, args.seed) for size in sizes]
+    results = [run_size(size, args.seed, not args.stock_moto) for size in sizes]
 
     from bonus_local.template import load_template
 

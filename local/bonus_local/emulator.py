@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from bonus_local import moto_speedups
 from bonus_local.template import ACCOUNT_ID, REGION, STACK_NAME, Template, load_template
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ class Emulation:
         self.stop()
 
     def start(self) -> None:
+        if self._endpoint is None or self.in_process:
+            moto_speedups.install()  # our own moto, in this process
         if self._endpoint is None and not self.in_process:
             from moto.server import ThreadedMotoServer
 

@@ -75,6 +75,7 @@ class FunctionSpec:
     memory_size: int
     events: list[EventSpec]
     event_invoke_config: dict[str, Any] = field(default_factory=dict)
+    policy_statements: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,11 @@ def _function(
         memory_size=int(properties.get("MemorySize", globals_.get("MemorySize", 128))),
         events=events,
         event_invoke_config=resolver.resolve(properties.get("EventInvokeConfig", {})),
+        policy_statements=[
+            statement
+            for policy in resolver.resolve(properties.get("Policies", []))
+            for statement in policy.get("Statement", [])
+        ],
     )
 
 

@@ -13,7 +13,7 @@ from bonus_engine.periods import Period, closed_periods_since
 from bonus_engine.program_rules import LoadedProgram
 from bonus_engine.rejections import Rejection, RejectionReason, RejectionSource
 from bonus_engine.storage.dynamo import ConditionFailed, TransientStorageError
-from bonus_engine.storage.facts_store import FactsStore, StoredDecision
+from bonus_engine.storage.facts_store import CreatorRecord, FactsStore, StoredDecision
 from bonus_engine.storage.rejections_store import RejectionStore
 from bonus_engine.timestamps import parse_rfc3339, to_utc_text
 
@@ -49,16 +49,18 @@ def record_fact(
         return FactOutcome(rejection=rejection)
 
     outcome = FactOutcome(fact=fact)
-    if not facts.has_fact(fact):
+    record = facts.creator(fact.creator_id)
+    if not record.has(fact):
         # A fact that arrives after a period closed can change it: mark those periods
         # first, so that a failure between the two writes still leaves the mark.
         affected = closed_periods_since(fact.occurred_at, now, recompute_window_months)
         if affected:
             facts.mark_changed(affected, now, fact.fact_id)
         outcome.new = facts.add_fact(fact, received_at=now)
+        record.facts.append(fact)
 
     for program in programs.values():
-        if _refresh_decision(fact.creator_id, program, now, facts, publisher):
+        if _refresh_decision(fact.creator_id, program, now, record, facts, publisher):
             outcome.changed_programs.append(program.rules.program_id)
     return outcome
 
@@ -67,16 +69,17 @@ def _refresh_decision(
     creator_id: str,
     program: LoadedProgram,
     now: datetime,
+    record: CreatorRecord,
     facts: FactsStore,
     publisher: EventPublisher,
 ) -> bool:
     """Judge the creator now; store and announce the decision if it changed. Returns
     whether this call stored a change. Concurrent writers are settled by the decision's
-    version: the loser judges again on the timeline it then reads."""
+    version: the loser reads the creator again and judges on what it then finds."""
     program_id = program.rules.program_id
     for _ in range(DECISION_ATTEMPTS):
-        decision = judge_eligibility(program.rules, facts.timeline(creator_id), now)
-        stored = facts.decision(creator_id, program_id)
+        decision = judge_eligibility(program.rules, record.facts, now)
+        stored = record.decisions.get(program_id)
         reasons = [reason.value for reason in decision.reasons]
         if stored is not None and stored.same_decision(decision.eligible, reasons, decision.market):
             if not stored.announced:  # stored before, but the announcement failed
@@ -88,8 +91,11 @@ def _refresh_decision(
                 creator_id, program_id, decision.eligible, reasons, decision.market, now, stored
             )
         except ConditionFailed:
+            fresh = facts.creator(creator_id)
+            record.facts, record.decisions = fresh.facts, fresh.decisions
             continue
         saved = _as_stored(decision, reasons, version, now)
+        record.decisions[program_id] = saved
         _announce(publisher, creator_id, program_id, saved)
         facts.mark_announced(creator_id, program_id, version)
         return True

@@ -1,27 +1,30 @@
-"""The creator facts table: each creator's facts as a timeline, and the current decision.
+"""The creator facts table: each creator's facts as a timeline, beside their decisions.
 
-Items:
-- a fact: pk = FACTS#<bucket>, sk = <creator>#<occurred_at UTC>#<fact id>. The fact id
-  derives from the fact's content: a redelivered fact has the same key, and the
-  conditional put (attribute_not_exists) writes nothing the second time;
-- a creator's current decision for a program: pk = DECISION#<creator>, sk = PROGRAM#<id>,
-  updated under an optimistic version check;
-- change markers for closed periods a late fact affects (pk = CHANGED#<period>).
+Items, all in the creator's bucket partition (pk = FACTS#<bucket>), so that one Query
+(sk begins with `<creator>#`) reads a creator's whole record:
+- a fact: sk = <creator>#<occurred_at UTC>#<fact id>. The fact id derives from the fact's
+  content: a redelivered fact has the same key, and the conditional put
+  (attribute_not_exists) writes nothing the second time;
+- the creator's current decision for a program: sk = <creator>#~decision#<program>
+  (`~` sorts after every timestamp), replaced under an optimistic version check;
+and change markers for closed periods a late fact affects (pk = CHANGED#<period>).
 """
 
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bonus_engine.facts import Fact, fact_detail, parse_fact
 from bonus_engine.periods import Period
 from bonus_engine.storage import keys
 from bonus_engine.storage.change_markers import change_marker_items, changed_since
-from bonus_engine.storage.dynamo import ConditionFailed, Table
+from bonus_engine.storage.dynamo import ConditionFailed, Item, Table
 from bonus_engine.timestamps import to_utc_text
+
+DECISION = "decision"
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,39 @@ class StoredDecision:
         return (self.eligible, self.reasons, self.market) == (eligible, tuple(reasons), market)
 
 
+@dataclass
+class CreatorRecord:
+    """A creator's facts (in stored order) and current decisions, by program."""
+
+    facts: list[Fact] = field(default_factory=list)
+    decisions: dict[str, StoredDecision] = field(default_factory=dict)
+
+    def has(self, fact: Fact) -> bool:
+        return any(known.fact_id == fact.fact_id for known in self.facts)
+
+
 class FactsStore:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def has_fact(self, fact: Fact) -> bool:
-        key = keys.fact_key(fact.creator_id, to_utc_text(fact.occurred_at), fact.fact_id)
-        return self.table.get(key) is not None
+    def creator(self, creator_id: str) -> CreatorRecord:
+        """The creator's facts and decisions (one strongly consistent Query)."""
+        partition = keys.facts_partition(keys.creator_bucket(creator_id))
+        record = CreatorRecord()
+        for item in self.table.query(
+            partition, prefix=keys.creator_prefix(creator_id), consistent=True
+        ):
+            if item["kind"] == DECISION:
+                record.decisions[item["program_id"]] = _decision(item)
+            else:
+                record.facts.append(_fact(item))
+        return record
+
+    def timeline(self, creator_id: str) -> list[Fact]:
+        return self.creator(creator_id).facts
+
+    def decision(self, creator_id: str, program_id: str) -> StoredDecision | None:
+        return self.creator(creator_id).decisions.get(program_id)
 
     def add_fact(self, fact: Fact, received_at: datetime) -> bool:
         """Store a fact once. True if it is new; False if it was already stored."""
@@ -70,31 +99,13 @@ class FactsStore:
     def changed_since(self, period: Period, since: datetime) -> bool:
         return changed_since(self.table, period, since)
 
-    def timeline(self, creator_id: str) -> list[Fact]:
-        """One creator's facts (one Query), in the order they apply."""
-        partition = keys.facts_partition(keys.creator_bucket(creator_id))
-        items = self.table.query(partition, prefix=keys.creator_prefix(creator_id), consistent=True)
-        return [parse_fact(item["kind"], json.loads(item["detail"])) for item in items]
-
     def bucket_facts(self, bucket: int) -> dict[str, list[Fact]]:
         """Every fact of a bucket's creators, by creator (one paginated Query)."""
         facts: dict[str, list[Fact]] = defaultdict(list)
         for item in self.table.query(keys.facts_partition(bucket)):
-            facts[item["creator_id"]].append(parse_fact(item["kind"], json.loads(item["detail"])))
+            if item["kind"] != DECISION:
+                facts[item["creator_id"]].append(_fact(item))
         return dict(facts)
-
-    def decision(self, creator_id: str, program_id: str) -> StoredDecision | None:
-        item = self.table.get(keys.decision_key(creator_id, program_id))
-        if item is None:
-            return None
-        return StoredDecision(
-            eligible=item["eligible"],
-            reasons=tuple(item["reasons"]),
-            market=item.get("market"),
-            version=int(item["version"]),
-            announced=item["announced"],
-            as_of=item["as_of"],
-        )
 
     def save_decision(
         self,
@@ -114,6 +125,7 @@ class FactsStore:
         self.table.put(
             {
                 **keys.decision_key(creator_id, program_id),
+                "kind": DECISION,
                 "creator_id": creator_id,
                 "program_id": program_id,
                 "eligible": eligible,
@@ -129,8 +141,8 @@ class FactsStore:
         return version
 
     def mark_announced(self, creator_id: str, program_id: str, version: int) -> None:
-        """The change was put on the bus (conditional: only that version)."""
-        # If a newer decision replaced it, that one announces itself.
+        """The change was put on the bus (conditional: only that version). If a newer
+        decision replaced it, that one announces itself."""
         with suppress(ConditionFailed):
             self.table.update(
                 keys.decision_key(creator_id, program_id),
@@ -138,3 +150,18 @@ class FactsStore:
                 values={":yes": True, ":version": version},
                 condition="version = :version",
             )
+
+
+def _fact(item: Item) -> Fact:
+    return parse_fact(item["kind"], json.loads(item["detail"]))
+
+
+def _decision(item: Item) -> StoredDecision:
+    return StoredDecision(
+        eligible=item["eligible"],
+        reasons=tuple(item["reasons"]),
+        market=item.get("market"),
+        version=int(item["version"]),
+        announced=item["announced"],
+        as_of=item["as_of"],
+    )

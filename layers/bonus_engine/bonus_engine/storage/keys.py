@@ -67,9 +67,10 @@ def fact_key(creator_id: str, occurred_at_text: str, fact_id: str) -> Key:
 
 
 def decision_key(creator_id: str, program_id: str) -> Key:
+    """Beside the creator's facts: `~` sorts after every timestamp."""
     return {
-        "pk": f"DECISION#{require_id('creator_id', creator_id)}",
-        "sk": f"PROGRAM#{require_id('program_id', program_id)}",
+        "pk": facts_partition(creator_bucket(creator_id)),
+        "sk": f"{creator_prefix(creator_id)}~decision#{require_id('program_id', program_id)}",
     }
 
 

@@ -338,48 +338,41 @@ class ResultsStore:
     def write_revision(
         self, statement: StatementRevision, run_id: str, issued_at: datetime
     ) -> LatestRevision:
-        """Write a new revision and point the creator's latest at it, in one transaction:
-        the revision must not exist yet and the latest must still be the one before, so
-        a redelivery or a second writer cannot add or skip a revision."""
+        """Write a new revision, then move the creator's latest pointer to it. Both puts
+        are conditional: the revision must not exist yet (or hold this very content, left
+        by a worker that failed before moving the pointer), and the pointer must still be
+        at the revision before. Readers follow the pointer, so they never see a revision
+        half-written; a redelivery finishes what a failure interrupted. Two plain puts
+        cost half the write units of a transaction."""
         period = Period.parse(statement.period)
+        key = keys.statement_key(
+            statement.program_id, period, statement.creator_id, statement.revision
+        )
+        try:
+            self.table.put(
+                {
+                    **key,
+                    "creator_id": statement.creator_id,
+                    "revision": statement.revision,
+                    "digest": statement.digest,
+                    "run_id": run_id,
+                    "issued_at": to_utc_text(issued_at),
+                    "statement": pack(statement),
+                },
+                condition="attribute_not_exists(pk)",
+            )
+        except ConditionFailed:
+            existing = self.table.get(key)
+            if existing is None or existing["digest"] != statement.digest:
+                raise
         previous = statement.revision - 1
         latest = LatestRevision(
             statement.creator_id, statement.revision, statement.digest, run_id, announced=False
         )
-        latest_condition = "attribute_not_exists(pk)" if previous == 0 else "revision = :previous"
-        self.table.transact(
-            [
-                {
-                    "Put": {
-                        "Item": {
-                            **keys.statement_key(
-                                statement.program_id,
-                                period,
-                                statement.creator_id,
-                                statement.revision,
-                            ),
-                            "creator_id": statement.creator_id,
-                            "revision": statement.revision,
-                            "digest": statement.digest,
-                            "run_id": run_id,
-                            "issued_at": to_utc_text(issued_at),
-                            "statement": pack(statement),
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Put": {
-                        "Item": _latest_item(statement.program_id, period, latest),
-                        "ConditionExpression": latest_condition,
-                        **(
-                            {"ExpressionAttributeValues": {":previous": previous}}
-                            if previous
-                            else {}
-                        ),
-                    }
-                },
-            ]
+        self.table.put(
+            _latest_item(statement.program_id, period, latest),
+            condition="attribute_not_exists(pk)" if previous == 0 else "revision = :previous",
+            values={":previous": previous} if previous else None,
         )
         return latest
 

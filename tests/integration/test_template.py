@@ -1,0 +1,203 @@
+"""template.yaml: what cfn-lint and `sam validate` do not check, and least privilege
+checked against what the functions actually call."""
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from bonus_local.emulator import sam_local_env_vars
+from bonus_local.pipeline import COMPUTE_QUEUE, ENGAGEMENT_QUEUE, LocalPipeline
+from bonus_local.template import ACCOUNT_ID, REGION, _CfnLoader, load_template
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+TEMPLATE = yaml.load((REPOSITORY / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+RESOURCES = TEMPLATE["Resources"]
+FUNCTIONS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
+QUEUES = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::SQS::Queue"}
+TABLES = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::DynamoDB::Table"}
+
+
+def test_every_function_runs_on_a_runtime_sam_can_build_here() -> None:
+    assert TEMPLATE["Globals"]["Function"]["Runtime"] == "python3.11"
+    assert all("Runtime" not in f["Properties"] for f in FUNCTIONS.values())
+
+
+def test_every_sqs_event_source_reports_partial_batch_failures() -> None:
+    sources = [
+        event["Properties"]
+        for function in FUNCTIONS.values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "SQS"
+    ]
+    assert len(sources) == 2
+    for source in sources:
+        assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert 1 <= source["ScalingConfig"]["MaximumConcurrency"] <= 50
+
+
+def test_a_queue_lets_its_function_run_six_times_before_a_message_reappears() -> None:
+    for function in FUNCTIONS.values():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue = QUEUES[event["Properties"]["Queue"]["Fn::GetAtt"][0]]
+                timeout = function["Properties"]["Timeout"]
+                assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_every_queue_is_encrypted_and_every_work_queue_has_a_dead_letter_queue() -> None:
+    for name, queue in QUEUES.items():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        if "DeadLetter" not in name:
+            redrive = queue["Properties"]["RedrivePolicy"]
+            assert 2 <= redrive["maxReceiveCount"] <= 10
+            assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in QUEUES
+
+
+def test_every_table_is_on_demand_encrypted_recoverable_and_kept() -> None:
+    for table in TABLES.values():
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["SSESpecification"] == {"SSEEnabled": True}
+        assert properties["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }
+        assert properties["TimeToLiveSpecification"] == {
+            "AttributeName": "expires_at",
+            "Enabled": True,
+        }
+        assert table["DeletionPolicy"] == "Retain"
+
+
+def test_facts_and_runs_are_never_silently_lost_by_their_rules() -> None:
+    for name in ("CheckEligibilityFunction", "StartBonusRunsFunction"):
+        function = FUNCTIONS[name]["Properties"]
+        assert function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+        for event in function["Events"].values():
+            if event["Type"] == "EventBridgeRule":
+                assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] > 0
+                assert "Arn" in event["Properties"]["DeadLetterConfig"]
+
+
+def test_no_policy_grants_a_wildcard_action_or_resource() -> None:
+    for function in FUNCTIONS.values():
+        for policy in function["Properties"]["Policies"]:
+            for statement in policy["Statement"]:
+                assert all("*" not in action for action in statement["Action"])
+                resources = statement["Resource"]
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    assert resource != "*"
+
+
+def test_the_pipeline_feeds_resources_the_template_declares() -> None:
+    template = load_template()
+    assert {ENGAGEMENT_QUEUE, COMPUTE_QUEUE} <= set(template.queues)
+
+
+def test_the_sam_local_env_vars_file_matches_the_template() -> None:
+    committed = json.loads((REPOSITORY / "events" / "sam-local-env.json").read_text())
+
+    assert committed == sam_local_env_vars(load_template(), "http://host.docker.internal:5000")
+
+
+def test_the_layer_pins_the_same_runtime_dependencies_as_the_project() -> None:
+    layer = (REPOSITORY / "layers" / "bonus_engine" / "requirements.txt").read_text().split()
+    project = (REPOSITORY / "pyproject.toml").read_text()
+    for requirement in layer:
+        assert f'"{requirement}"' in project
+
+
+# --- least privilege, observed --------------------------------------------------------------
+
+
+class CallRecorder:
+    """Records (function, IAM action, resource ARN) for every AWS call a function makes."""
+
+    def __init__(self) -> None:
+        self.calls: set[tuple[str, str, str]] = set()
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        import os
+
+        function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        if function is None:
+            return  # the test's own calls, not a function's
+        service = model.service_model.service_name
+        for action, resource in _actions(service, model.name, params):
+            self.calls.add((function, action, resource))
+
+
+def _actions(service: str, operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{{}}"
+    if service == "dynamodb":
+        if operation == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                ((kind, body),) = item.items()
+                name = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
+                yield (
+                    f"dynamodb:{name.get(kind, kind + 'Item')}",
+                    table_arn.format(body["TableName"]),
+                )
+        elif "RequestItems" in params:
+            for table in params["RequestItems"]:
+                yield f"dynamodb:{operation}", table_arn.format(table)
+        else:
+            yield f"dynamodb:{operation}", table_arn.format(params["TableName"])
+    elif service == "sqs":
+        action = re.sub("Batch$", "", operation)
+        queue = params["QueueUrl"].rsplit("/", 1)[-1]
+        yield f"sqs:{action}", f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}"
+    elif service == "events":
+        for entry in params["Entries"]:
+            yield (
+                f"events:{operation}",
+                f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{entry['EventBusName']}",
+            )
+
+
+def _granted(function: str) -> set[tuple[str, str, str]]:
+    spec = load_template().function(function)
+    granted = set()
+    for statement in spec.policy_statements:
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            granted |= {(function, action, resource) for action in statement["Action"]}
+    return granted
+
+
+def test_each_function_is_granted_exactly_what_it_calls(
+    pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = CallRecorder()
+    boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None
+    session.events.register("before-parameter-build", recorder)
+    from bonus_engine import dependencies
+
+    dependencies.forget()  # the functions' clients come from the recording session
+    small = REPOSITORY / "examples" / "small"
+
+    # Every path: facts (one malformed, all late enough to mark closed months), engagement
+    # (with rejections), the hourly run, a late event, and the run that recomputes.
+    pipeline.put_facts(
+        [json.loads(line) for line in (small / "facts.jsonl").read_text().splitlines()]
+    )
+    pipeline.send_engagement((small / "engagement.jsonl").read_text().splitlines())
+    pipeline.fire_schedule(datetime(2026, 4, 3, 1, tzinfo=UTC))
+    pipeline.send_engagement(
+        [(small / "engagement.jsonl").read_text().splitlines()[3].replace("b-1-v", "b-late")]
+    )
+    pipeline.fire_schedule(datetime(2026, 4, 3, 2, tzinfo=UTC))
+
+    for function in load_template().functions:
+        used = {call for call in recorder.calls if call[0] == function}
+        granted = _granted(function)
+        assert used - granted == set(), f"{function} calls what it is not granted"
+        assert granted - used == set(), f"{function} is granted what it never calls"
