@@ -13,11 +13,13 @@ the dedupe path runs. docs/PERFORMANCE.md explains the figures.
 """
 
 import argparse
+import io
 import json
 import os
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,7 +40,6 @@ from bench.common import (
 )
 from bonus_engine import aws_clients, dependencies
 from bonus_engine.periods import Period
-from bonus_engine.storage.keys import CREATOR_BUCKETS, engagement_partition
 from bonus_engine.timestamps import to_utc_text
 from bonus_local.emulator import Emulation
 from bonus_local.event_sources import SqsEventSource
@@ -130,7 +131,8 @@ class ShapeResult:
     events: int
     delivered_events: int
     resent_messages: int
-    accepted: int
+    accepted: int  # as the handler reported it (its EMF metrics)
+    duplicates: int
     invocations: int
     item_failures: int
     wall: float  # seconds inside the handler calls
@@ -158,7 +160,7 @@ def run_shape(
     function: LocalFunction,
     source: SqsEventSource,
     batch_size: int,
-    emulation: Emulation,
+    output: io.StringIO,
     server: MotoServer,
 ) -> ShapeResult:
     # Fresh stores (fresh usage counters), created as the handler would create them
@@ -168,9 +170,6 @@ def run_shape(
     recorder = CallRecorder()
     recorder.attach(aws_clients.dynamodb())
     stores = dependencies.for_ingestion()
-    engagement_table = stores.engagement.table.name
-    period = Period.containing(datetime.now(UTC))
-    before = _stored(emulation, engagement_table, period)
 
     started = time.perf_counter()
     moto_before = server.cpu_seconds()
@@ -198,14 +197,15 @@ def run_shape(
     moto_cpu = server.cpu_seconds() - moto_before
     total_wall = time.perf_counter() - started
     sized = recorder.drain()
-    accepted = _stored(emulation, engagement_table, period) - before
+    reported = handler_metrics(output)
     return ShapeResult(
         shape=work.shape,
         messages=len(work.bodies),
         events=work.events,
         delivered_events=work.delivered_events,
         resent_messages=work.resent_messages,
-        accepted=accepted,
+        accepted=reported["EventsAccepted"],
+        duplicates=reported["EventsDuplicate"],
         invocations=invocations,
         item_failures=failures,
         wall=wall,
@@ -233,19 +233,19 @@ def _message(body: str, sent_ms: int, index: int) -> dict[str, Any]:
     }
 
 
-def _stored(emulation: Emulation, table: str, period: Period) -> int:
-    """Events stored for the period (a COUNT Query per bucket partition; not counted)."""
-    client, stored = emulation.dynamodb, 0
-    for bucket in range(CREATOR_BUCKETS):
-        paginator = client.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": engagement_partition(period, bucket)}},
-            Select="COUNT",
-        ):
-            stored += page["Count"]
-    return stored
+def handler_metrics(output: io.StringIO) -> Counter[str]:
+    """The handler's own counts, summed from the CloudWatch EMF lines it printed."""
+    counts: Counter[str] = Counter()
+    for line in output.getvalue().splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for name in ("EventsAccepted", "EventsDuplicate"):
+            value = document.get(name, 0)
+            counts[name] += int(sum(value) if isinstance(value, list) else value)
+    output.seek(0)
+    output.truncate()
+    return counts
 
 
 # --- the report ----------------------------------------------------------------------
@@ -273,7 +273,7 @@ def report(results: Sequence[ShapeResult], batch_size: int) -> str:
                 r.delivered_events,
                 r.resent_messages,
                 r.accepted,
-                r.delivered_events - r.accepted,
+                r.duplicates,
                 r.invocations,
                 r.wall,
                 r.delivered_events / r.wall,
@@ -314,8 +314,13 @@ def report(results: Sequence[ShapeResult], batch_size: int) -> str:
     for r in results:
         if r.item_failures:
             notes.append(f"WARNING: {r.shape}: {r.item_failures} batch item failures")
-        if r.accepted != r.events:
-            notes.append(f"WARNING: {r.shape}: {r.accepted} stored of {r.events} distinct events")
+        if r.accepted != r.events or r.accepted + r.duplicates != r.delivered_events:
+            notes.append(
+                f"WARNING: {r.shape}: {r.accepted} accepted and {r.duplicates} duplicates "
+                f"of {r.events} distinct events"
+            )
+        if r.sized_total.items_written != r.accepted:
+            notes.append(f"WARNING: {r.shape}: {r.sized_total.items_written} items written")
         rejected = r.rejections.total_requests
         if rejected:
             notes.append(f"WARNING: {r.shape}: {rejected} requests to the rejections table")
@@ -350,7 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = emulation.template.function(FUNCTION_ID)
         environment = emulation.environment(FUNCTION_ID, RULES_DIR)
         os.environ.update(environment)  # the handler's stores read it; so do ours
-        function = LocalFunction(spec, environment, FunctionOutput())
+        output = io.StringIO()  # the handler's logs and metrics
+        function = LocalFunction(spec, environment, FunctionOutput(output))
         (sqs_event,) = [event for event in spec.events if event.type == "SQS"]
         batch_size = int(sqs_event.properties["BatchSize"])
         source = SqsEventSource(
@@ -363,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _ = function.handler  # the cold start (module import) is not measured
         for work in works:
             progress(f"{work.shape}: {len(work.bodies):,} messages, batches of {batch_size}")
-            results.append(run_shape(work, function, source, batch_size, emulation, server))
+            results.append(run_shape(work, function, source, batch_size, output, server))
             r = results[-1]
             progress(
                 f"{work.shape}: done in {r.total_wall:,.1f} s; moto server "

@@ -1,7 +1,5 @@
 """Integration fixtures: the functions as Lambda runs them, on moto in process."""
 
-from collections.abc import Iterator
-
 import pytest
 from integration_support import DynamoFaults
 
@@ -29,7 +27,5 @@ def rejection_store(emulation: Emulation) -> RejectionStore:
 
 
 @pytest.fixture
-def dynamo_faults(
-    pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[DynamoFaults]:
-    yield DynamoFaults(monkeypatch)
+def dynamo_faults(pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch) -> DynamoFaults:
+    return DynamoFaults(monkeypatch)

@@ -45,13 +45,17 @@ markets:
   US:
     currency: USD
     min_qualifying_posts: 2
-    payout: {model: rate, tiers: [{up_to: 20000, per_1000_points: "3.10"}, {up_to: null, per_1000_points: "1.05"}]}
+    payout:
+      model: rate
+      tiers: [{up_to: 20000, per_1000_points: "3.10"}, {up_to: null, per_1000_points: "1.05"}]
     creator_cap: "120.00"
     minimum_payout: "5.00"
     budget: "300.00"
   JP:
     currency: JPY
-    payout: {model: milestones, milestones: [{points: 10000, amount: "3000"}, {points: 40000, amount: "9000"}]}
+    payout:
+      model: milestones
+      milestones: [{points: 10000, amount: "3000"}, {points: 40000, amount: "9000"}]
   KR:
     currency: KRW
     payout: {model: pool, pool: "5000000"}
@@ -270,7 +274,7 @@ def test_the_hourly_schedule_computes_due_periods_once_then_only_what_late_input
     pipeline.fire_schedule(hourly.replace(hour=3))
 
     assert computed == ["2026-01", "2026-02", "2026-03"]  # the 3-month window
-    assert [d["period"] for d in bus.details(COMPUTED)] == computed + ["2026-03"]
+    assert [d["period"] for d in bus.details(COMPUTED)] == [*computed, "2026-03"]
 
 
 def test_a_period_whose_grace_has_not_passed_is_not_computed_by_the_schedule(
@@ -293,7 +297,8 @@ def test_announcements_never_carry_an_individual_amount(
     text = json.dumps(bus.events())
     for word in ("amount", "total_paid", "bonus_cap", "capped_amount", "points"):
         assert word not in text
-    assert bus.events(ISSUED) and bus.events(COMPUTED)
+    assert bus.events(ISSUED)
+    assert bus.events(COMPUTED)
 
 
 def test_a_worker_that_fails_before_announcing_is_redelivered_and_announces_once(

@@ -2,9 +2,9 @@
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from bonus_engine import dependencies
 from bonus_engine.periods import Period
-from bonus_engine.rejections import RejectionReason, RejectionSource
+from bonus_engine.rejections import RejectionSource
 from bonus_engine.storage.dynamo import Table
 from bonus_engine.storage.engagement_store import EngagementStore
 from bonus_engine.storage.rejections_store import RejectionStore

@@ -1,0 +1,100 @@
+"""The emulation itself: provisioned from template.yaml, and moto's Query speed-up
+answering exactly as moto does."""
+
+import random
+
+import boto3
+import pytest
+
+from bonus_engine.storage.dynamo import Table
+from bonus_local import moto_speedups
+from bonus_local.emulator import Emulation, rule_name
+from bonus_local.template import load_template
+
+
+def test_every_table_queue_bus_and_rule_of_the_template_is_provisioned(
+    emulation: Emulation,
+) -> None:
+    template = load_template()
+
+    tables = set(emulation.dynamodb.list_tables()["TableNames"])
+    assert {table.name for table in template.tables.values()} <= tables
+    queue_urls = emulation.sqs.list_queues()["QueueUrls"]
+    for queue in template.queues.values():
+        assert any(url.endswith("/" + queue.name) for url in queue_urls)
+    rules = emulation.events.list_rules(EventBusName=emulation.bus_name)["Rules"]
+    assert {rule["Name"] for rule in rules} == {
+        rule_name("CheckEligibilityFunction", "CreatorFacts"),
+        rule_name("StartBonusRunsFunction", "ComputeRequested"),
+    }
+
+
+def test_a_queue_keeps_the_redrive_policy_the_template_gives_it(emulation: Emulation) -> None:
+    url = emulation.queue_url("EngagementQueue")
+
+    attributes = emulation.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+
+    assert '"maxReceiveCount": 5' in attributes["Attributes"]["RedrivePolicy"]
+    assert "EngagementDeadLetterQueue" in attributes["Attributes"]["RedrivePolicy"]
+    assert attributes["Attributes"]["VisibilityTimeout"] == "180"
+
+
+def test_provisioning_again_changes_nothing(emulation: Emulation) -> None:
+    before = sorted(emulation.dynamodb.list_tables()["TableNames"])
+
+    emulation.provision()
+
+    assert sorted(emulation.dynamodb.list_tables()["TableNames"]) == before
+
+
+def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName="t",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table = Table(client, "t")
+    rng = random.Random(4)
+    table.batch_put(
+        [
+            {
+                "pk": f"P{rng.randint(0, 4)}",
+                "sk": f"{rng.choice('abc')}#{n:04d}",
+                "n": n,
+                "pad": "x" * 12000,
+            }
+            for n in range(1500)
+        ]
+    )
+    queries = [
+        {"partition": "P1"},
+        {"partition": "P2", "prefix": "b#"},
+        {"partition": "P3", "after": "b#0700"},
+        {"partition": "P0", "newest_first": True, "limit": 7},
+        {"partition": "P4", "prefix": "c#", "newest_first": True},
+        {"partition": "missing"},
+    ]
+
+    moto_speedups.uninstall()
+    try:
+        expected = [list(table.query(**q)) for q in queries]  # type: ignore[arg-type]
+    finally:
+        moto_speedups.install()
+    requests_before = table.usage.requests["Query"]
+    answers = [list(table.query(**q)) for q in queries]  # type: ignore[arg-type]
+
+    assert answers == expected
+    assert table.usage.requests["Query"] - requests_before > len(queries)  # pages were followed
+
+
+@pytest.fixture(autouse=True)
+def _speedup_installed() -> None:
+    moto_speedups.install()
