@@ -16,9 +16,10 @@ import argparse
 import os
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, cast
 
 from bench.common import (
@@ -35,10 +36,12 @@ from bench.common import (
 )
 from bonus_engine import aws_clients, dependencies
 from bonus_engine.bonus_run import RunContext, ShardTask, run_shard_task, start_run
+from bonus_engine.eligibility import judge_eligibility
 from bonus_engine.engagement import EngagementEvent
 from bonus_engine.facts import parse_fact
 from bonus_engine.messaging import TaskQueue
 from bonus_engine.periods import Period
+from bonus_engine.program_rules import load_programs
 from bonus_engine.storage.dynamo import Item, Table, to_attributes
 from bonus_engine.storage.engagement_store import EngagementStore
 from bonus_engine.storage.facts_store import FactsStore
@@ -166,10 +169,12 @@ class Loaded:
 def load(
     emulation: Emulation, creators: int, period: Period, seed: int, accepted_at: datetime
 ) -> Loaded:
-    """Store every creator's facts and events as FactsStore.add_fact and
-    EngagementStore.record would store them, in large batches straight to the tables."""
+    """Store every creator's facts, decision and events as FactsStore.add_fact,
+    FactsStore.save_decision and EngagementStore.record would store them, in large
+    batches straight to the tables."""
     started = time.perf_counter()
     rng = random.Random(seed)
+    program = load_programs(RULES_DIR)[PROGRAM_ID]
     client = emulation.dynamodb  # a client of its own: loading is not counted
     engagement_name = emulation.table_name("EngagementTable")
     facts_name = emulation.table_name("CreatorFactsTable")
@@ -182,8 +187,21 @@ def load(
         events: list[EngagementEvent] = []
         for index in range(first, min(creators, first + chunk)):
             facts, raw_events = creator_data(rng, index, period)
-            for detail_type, detail in facts:
-                facts_store.add_fact(parse_fact(detail_type, detail), received_at=accepted_at)
+            parsed = [parse_fact(detail_type, detail) for detail_type, detail in facts]
+            for fact in parsed:
+                facts_store.add_fact(fact, received_at=accepted_at)
+            # The decision the eligibility function keeps beside the facts (read, and
+            # skipped, by the score phase's Query of the bucket).
+            decision = judge_eligibility(program.rules, parsed, accepted_at)
+            facts_store.save_decision(
+                parsed[0].creator_id,
+                PROGRAM_ID,
+                decision.eligible,
+                [reason.value for reason in decision.reasons],
+                decision.market,
+                accepted_at,
+                None,
+            )
             events += [EngagementEvent.model_validate(event) for event in raw_events]
         EngagementStore(cast(Table, engagement_table)).record(
             events, accepted_at=accepted_at, marker_id="bench-load"
@@ -266,7 +284,7 @@ class SizeResult:
 def measure(
     phase: str,
     buckets: list[int],
-    action: Any,
+    action: Callable[[], object],
     context: RunContext,
     recorder: CallRecorder,
     server: MotoServer,
@@ -310,8 +328,9 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
             emulation, creators, period, seed, accepted_at=period.end - timedelta(hours=1)
         )
         progress(
-            f"{creators:,} creators: loaded {loaded.facts:,} facts and {loaded.events:,} events "
-            f"in {loaded.seconds:,.0f} s; moto server {server.memory_mb():,.0f} MB"
+            f"{creators:,} creators: loaded {loaded.facts:,} fact items and "
+            f"{loaded.events:,} events in {loaded.seconds:,.0f} s; "
+            f"moto server {server.memory_mb():,.0f} MB"
         )
 
         # The worker's context, built as the worker builds it (from its environment),
@@ -337,7 +356,7 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
             measured = measure(
                 task.phase,
                 task.buckets,
-                lambda task=task: run_shard_task(task, now, context),  # type: ignore[misc]
+                partial(run_shard_task, task, now, context),
                 context,
                 recorder,
                 server,
@@ -621,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for result in results:
         print(
-            f"{result.creators:,} creators: {result.loaded.facts:,} facts and "
+            f"{result.creators:,} creators: {result.loaded.facts:,} fact items and "
             f"{result.loaded.events:,} events loaded in {result.loaded.seconds:,.0f} s; "
             f"run {result.run_seconds:,.0f} s; moto server {result.moto_memory_mb:,.0f} MB"
         )

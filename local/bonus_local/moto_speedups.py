@@ -9,6 +9,7 @@ sorts and filters exactly as before). Queries on an index, and every other calle
 that answers are the same with and without it.
 """
 
+import inspect
 import threading
 from typing import Any
 
@@ -16,11 +17,17 @@ from moto.dynamodb.models.table import Table
 
 _ORIGINAL_QUERY = Table.query
 _ORIGINAL_ALL_ITEMS = Table.all_items
+_QUERY_SIGNATURE = inspect.signature(_ORIGINAL_QUERY)
 _querying = threading.local()
 
 
+def _index_name(table: Table, hash_key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The `index_name` argument, whether moto passed it by position or by name."""
+    return _QUERY_SIGNATURE.bind(table, hash_key, *args, **kwargs).arguments.get("index_name")
+
+
 def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-    if kwargs.get("index_name") or not self.range_key_attr or hash_key is None:
+    if hash_key is None or not self.range_key_attr or _index_name(self, hash_key, args, kwargs):
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     partition = self.items.get(hash_key, {})
     _querying.partition = (self, list(partition.values()))

@@ -58,6 +58,17 @@ def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "kind", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-kind",
+                "KeySchema": [
+                    {"AttributeName": "kind", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
         ],
         BillingMode="PAY_PER_REQUEST",
     )
@@ -69,6 +80,7 @@ def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None
                 "pk": f"P{rng.randint(0, 4)}",
                 "sk": f"{rng.choice('abc')}#{n:04d}",
                 "n": n,
+                "kind": rng.choice(["K1", "K2"]),
                 "pad": "x" * 12000,
             }
             for n in range(1500)
@@ -83,15 +95,27 @@ def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None
         {"partition": "missing"},
     ]
 
+
+    def index_query() -> list[str]:
+        response = client.query(
+            TableName="t",
+            IndexName="by-kind",
+            KeyConditionExpression="kind = :k AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":k": {"S": "K2"}, ":p": {"S": "a#"}},
+        )
+        return [item["pk"]["S"] + item["sk"]["S"] for item in response["Items"]]
+
     moto_speedups.uninstall()
     try:
         expected = [list(table.query(**q)) for q in queries]  # type: ignore[arg-type]
+        expected_on_index = index_query()
     finally:
         moto_speedups.install()
     requests_before = table.usage.requests["Query"]
     answers = [list(table.query(**q)) for q in queries]  # type: ignore[arg-type]
 
     assert answers == expected
+    assert expected_on_index and index_query() == expected_on_index
     assert table.usage.requests["Query"] - requests_before > len(queries)  # pages were followed
 
 

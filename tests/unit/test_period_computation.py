@@ -4,6 +4,7 @@ one statement per creator out, each market settled on its own; the run summary."
 import hashlib
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -26,38 +27,8 @@ from bonus_engine.statements import Statement, finish_statement
 
 # --- builders --------------------------------------------------------------------------
 
-SPEC_RULES = """\
-program_id: spring-bonus
-period: month            # calendar months in UTC, named YYYY-MM
-grace_hours: 48          # the scheduled run computes a month once its end + grace has passed
-eligibility:
-  account_type: professional
-  invitation_required: true
-  adult_required: true
-  max_active_strikes: 0
-  min_followers: 0
-scoring:
-  counted_quality: [organic]
-  weights:               # points per unit of each metric, by format; non-negative decimals
-    reel:     {view: 1, like: 5, comment: 10, share: 20}
-    carousel: {view: 1, like: 5, comment: 10, share: 20}
-    standard: {view: 1, like: 5, comment: 10, share: 20}
-  post_points_cap: null  # optional cap on one post's points
-markets:                 # the countries in the program, each with its own payout
-  US:
-    currency: USD
-    min_qualifying_posts: 1
-    payout: {model: rate, tiers: [{up_to: 1000000, per_1000_points: "0.40"}, {up_to: null, per_1000_points: "0.20"}]}
-    creator_cap: "2000.00"
-    minimum_payout: "10.00"
-    budget: "500000.00"
-  JP:
-    currency: JPY
-    payout: {model: milestones, milestones: [{points: 100000, amount: "5000"}, {points: 1000000, amount: "60000"}]}
-  KR:
-    currency: KRW
-    payout: {model: pool, pool: "100000000"}
-"""  # noqa: E501 (the SPEC's example, line for line)
+# The example of the contract (docs/CONTRACT.md section 3), line for line.
+SPEC_RULES = (Path(__file__).parent / "data" / "spec-example.yaml").read_text()
 
 MARCH = Period(2026, 3)
 US_TIERS = '[{up_to: 1000000, per_1000_points: "0.40"}, {up_to: null, per_1000_points: "0.20"}]'
