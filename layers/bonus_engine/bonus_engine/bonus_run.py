@@ -111,7 +111,7 @@ class RunContext:
     results: ResultsStore
     tasks: TaskQueue | None  # the coordinator and the workers send; nothing else does
     publisher: EventPublisher | None
-    buckets_per_task: int = 4
+    buckets_per_task: int  # creator buckets a shard task covers (template: BucketsPerTask)
 
 
 # --- starting runs ----------------------------------------------------------------------

@@ -220,7 +220,10 @@ class Table:
         return sum(page["count"] for page in self.query(partition, count_only=True))
 
     def batch_get(
-        self, keys: Sequence[Mapping[str, str]], projection: str | None = None
+        self,
+        keys: Sequence[Mapping[str, str]],
+        projection: str | None = None,
+        consistent: bool = False,
     ) -> list[Item]:
         """The items that exist among `keys` (any order); unprocessed keys are retried."""
         found: list[Item] = []
@@ -230,6 +233,8 @@ class Table:
             }
             if projection:
                 request["ProjectionExpression"] = projection
+            if consistent:
+                request["ConsistentRead"] = True
             pending: dict[str, Any] = {self.name: request}
             for attempt in range(UNPROCESSED_ATTEMPTS):
                 response = self._call("BatchGetItem", False, RequestItems=pending)

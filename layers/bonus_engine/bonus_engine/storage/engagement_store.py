@@ -52,7 +52,12 @@ class EngagementStore:
         Writes are BatchWriteItem puts, naturally idempotent: the key is the event's own
         (creator, month, event_id) and the content the event's own. Events of a period
         that had already closed also leave a change marker, so the scheduled run knows
-        to recompute it."""
+        to recompute it.
+
+        The read is strongly consistent, so an event stored by any invocation that has
+        finished is found. Two invocations holding the same event_id at the same moment
+        can both find nothing and both put the same key: the event is still stored and
+        counted once, but with other content the later put stands (docs/STORAGE.md)."""
         result = RecordResult()
         first_by_key: dict[tuple[str, str], EngagementEvent] = {}
         for event in events:
@@ -68,7 +73,9 @@ class EngagementStore:
         stored = {
             (item["pk"], item["sk"]): item["digest"]
             for item in self.table.batch_get(
-                [{"pk": pk, "sk": sk} for pk, sk in first_by_key], projection="pk, sk, digest"
+                [{"pk": pk, "sk": sk} for pk, sk in first_by_key],
+                projection="pk, sk, digest",
+                consistent=True,
             )
         }
         for key, event in first_by_key.items():
