@@ -164,14 +164,34 @@ def _showcase(
         found = [s for s in statements if s.market == market and (flag is None or flag in s.flags)]
         return max(found, key=lambda s: s.amount_minor, default=None)
 
+    revised = _most_revised(statements, first)
     picks = [
         ("Top of the US rate market", best("US")),
         ("A capped share of the KR pool", best("KR", "capped") or best("KR")),
         ("A JP milestone", best("JP")),
-        ("Revised by a late arrival", next((s for s in statements if s.revision > 1), None)),
+        (_revised_title(first, revised), revised),
         ("Not eligible", next((s for s in statements if not s.eligible and s.points != "0"), None)),
     ]
     return [(title, s) for title, s in picks if s is not None]
+
+
+def _most_revised(
+    statements: list[StatementRevision], first: dict[str, StatementRevision]
+) -> StatementRevision | None:
+    """The revised statement whose amount moved most since its first revision."""
+    revised = [s for s in statements if s.revision > 1 and s.creator_id in first]
+    return max(
+        revised,
+        key=lambda s: abs(s.amount_minor - first[s.creator_id].amount_minor),
+        default=None,
+    )
+
+
+def _revised_title(first: dict[str, StatementRevision], revised: StatementRevision | None) -> str:
+    if revised is None:
+        return ""
+    before = first[revised.creator_id]
+    return f"Revised by a late arrival (revision 1 said {before.amount} {before.currency or ''})"
 
 
 def _statement_panel(title: str, statement: StatementRevision) -> Panel:
