@@ -226,10 +226,10 @@ def patch_moto() -> None:
         if verify:
             status, headers, body = original_execute(self, context)
             if (status, headers, json.loads(body)) != (fast[0], fast[1], json.loads(fast[2])):
-                raise AssertionError(f"patched serialiser differs: {body[:300]} {fast[2][:300]}")
+                raise AssertionError(f"patched serialiser differs: {body[:300]!r} {fast[2][:300]}")
         return fast
 
-    models.copy = _CopyWithoutTables  # type: ignore[assignment]
+    models.copy = _CopyWithoutTables  # type: ignore[assignment,attr-defined]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     moto_speedups.install()
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]

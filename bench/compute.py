@@ -82,7 +82,10 @@ class RecordingTable:
         self.items += [dict(item) for item in items]
 
     def batch_get(
-        self, keys: Sequence[Mapping[str, str]], projection: str | None = None
+        self,
+        keys: Sequence[Mapping[str, str]],
+        projection: str | None = None,
+        consistent: bool = False,
     ) -> list[Item]:
         return []  # nothing is stored yet: every event is new
 
