@@ -583,10 +583,13 @@ def extrapolation(result: SizeResult, tasks_per_phase: int, concurrency: int) ->
                     c * 1e6,
                     r,
                     worker / 60,
-                    parallel,
+                    worker / tasks_per_phase,
+                    parallel / 60,
                 ]
             )
-        rows.append([f"{latency * 1000:.0f} ms", "both", "", "", total_worker / 60, run_wall])
+        rows.append(
+            [f"{latency * 1000:.0f} ms", "both", "", "", total_worker / 60, "", run_wall / 60]
+        )
     requests = (_usage(result.tasks).total_requests) / n * MILLION
     table = render_table(
         [
@@ -595,7 +598,8 @@ def extrapolation(result: SizeResult, tasks_per_phase: int, concurrency: int) ->
             "c us/creator",
             "r req/creator",
             "one worker, min",
-            "per task (parallel), s",
+            "one task, s",
+            "phase wall, min",
         ],
         rows,
     )
