@@ -6,9 +6,7 @@ compute benchmark uses (see `patch_moto`).
 """
 
 import argparse
-import base64
 import copy
-import json
 import logging
 import math
 import os
@@ -156,26 +154,21 @@ class MotoServer:
 
 
 def patch_moto() -> None:
-    """Three behaviours of moto 5.2.5 make its calls far slower than their own items
-    warrant (DynamoDB has none of them); unpatched, the compute benchmark at 100,000
-    creators would spend most of an hour inside moto. The patches keep moto's answers
-    (same items, same order, same errors) and change only its speed:
+    """moto 5.2.5 has behaviours that make a call cost far more than its own items
+    (DynamoDB has none of them); unpatched, the compute benchmark at 100,000 creators
+    would spend most of an hour inside moto. The patches keep moto's answers (same items,
+    same order, same errors) and change only its speed:
 
+    - the emulation's own `bonus_local.moto_speedups` (Query reads the partition only;
+      DynamoDB responses written as plain JSON; moto's services listed once). Run with
+      BENCH_VERIFY_MOTO_PATCH=1 to compare every response with moto's own serialiser;
     - TransactWriteItems deep-copies every table it names before applying (its rollback):
       about 27 microseconds per stored item on this machine, 0.55 s a call at 20,000
       items. Patched: only the items the transaction names are copied, and restored if
       it fails.
-    - Query on a table walks every item of the table to find the partition's. Patched
-      with the emulation's own `bonus_local.moto_speedups` (the partition's items only).
-    - Every response is serialised by walking botocore's output shape, about a
-      millisecond per item returned here (a score task waited 7 s on moto for 40
-      requests at 10,000 creators). Patched: the data-plane operations' results are
-      written with json.dumps, as moto's serialiser would write them (run with
-      BENCH_VERIFY_MOTO_PATCH=1 to compare both on every response).
     """
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table as MotoTable
-    from moto.dynamodb.responses import DynamoResult
 
     from bonus_local import moto_speedups
 
@@ -216,50 +209,9 @@ def patch_moto() -> None:
                     table.items[hash_key] = before
             raise
 
-    original_execute = DynamoResult.execute_result
-    verify = os.environ.get("BENCH_VERIFY_MOTO_PATCH") == "1"
-
-    def execute_result(self: Any, context: Any) -> Any:
-        if context.operation_model.name not in _FAST_OPERATIONS:
-            return original_execute(self, context)
-        fast = (200, {"Content-Type": "application/x-amz-json-1.0"}, _json(self.result))
-        if verify:
-            status, headers, body = original_execute(self, context)
-            if (status, headers, json.loads(body)) != (fast[0], fast[1], json.loads(fast[2])):
-                raise AssertionError(f"patched serialiser differs: {body[:300]!r} {fast[2][:300]}")
-        return fast
-
     models.copy = _CopyWithoutTables  # type: ignore[assignment,attr-defined]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    moto_speedups.install()
-    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
-
-
-_FAST_OPERATIONS = {
-    "GetItem",
-    "PutItem",
-    "UpdateItem",
-    "DeleteItem",
-    "Query",
-    "BatchGetItem",
-    "BatchWriteItem",
-    "TransactWriteItems",
-}
-
-
-def _json(result: Any) -> str:
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: plain(item) for key, item in value.items() if item is not None}
-        if isinstance(value, list | tuple):
-            return [plain(item) for item in value]
-        if isinstance(value, bytes):
-            return base64.b64encode(value).decode()
-        if isinstance(value, Decimal):
-            return float(value)
-        return value
-
-    return json.dumps(plain(result), separators=(",", ":"))
+    moto_speedups.install(verify=os.environ.get("BENCH_VERIFY_MOTO_PATCH") == "1")
 
 
 def _serve(argv: Sequence[str]) -> None:

@@ -1,29 +1,80 @@
-"""One speed-up of moto 5.2.5's DynamoDB, for the local emulation only.
+"""Three speed-ups of moto 5.2.5, for the local emulation and the benchmarks only.
 
-moto answers a Query on a table's key by looking at every item of the table
-(`Table.all_items()`), so each Query costs as much as the table is large and a replay
-grows quadratically. DynamoDB reads only the partition. While moto's own `query` runs,
-`all_items()` here returns the queried partition alone (the same items, which moto then
-sorts and filters exactly as before). Queries on an index, and every other caller of
-`all_items()` (Scan, for one), are untouched. tests/integration/test_emulation.py checks
-that answers are the same with and without it.
+Each keeps moto's answers (the same items, in the same order, with the same errors) and
+changes only how long moto takes to give them; tests/integration/test_emulation.py
+checks that, with and without them.
+
+- **Query on a table** walks every item of the table (`Table.all_items()`) to find the
+  partition's, so each Query costs as much as the table is large and a replay grows
+  quadratically. DynamoDB reads only the partition. While moto's own `query` runs,
+  `all_items()` here returns the queried partition alone (moto then sorts and filters
+  exactly as before). Queries on an index, and every other caller of `all_items()`
+  (Scan, for one), are untouched.
+- **Every DynamoDB response** is serialised by walking botocore's output shape, about a
+  millisecond per item returned: half of moto's time in a replay. The data-plane
+  operations' results are plain JSON already (attribute values as `{"S": ...}`), so here
+  they are written with `json.dumps`. With `verify=True` every response is also
+  serialised moto's way and compared, raising on any difference.
+- **Every request** lists moto's package folder (`list_of_moto_modules()`, a directory
+  listing and a `stat` per service) to route it; the list is read once here.
 """
 
+import base64
 import inspect
+import json
 import threading
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
+from moto import backends
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
 
 _ORIGINAL_QUERY = Table.query
 _ORIGINAL_ALL_ITEMS = Table.all_items
+_ORIGINAL_EXECUTE_RESULT = DynamoResult.execute_result
+_ORIGINAL_MODULES = backends.list_of_moto_modules
 _QUERY_SIGNATURE = inspect.signature(_ORIGINAL_QUERY)
 _querying = threading.local()
 
+# The operations whose results are JSON already; the control plane (CreateTable, ...)
+# stays with moto's serialiser.
+PLAIN_JSON_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+    }
+)
 
-def _index_name(table: Table, hash_key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The `index_name` argument, whether moto passed it by position or by name."""
-    return _QUERY_SIGNATURE.bind(table, hash_key, *args, **kwargs).arguments.get("index_name")
+
+class SerialiserMismatch(AssertionError):
+    """The fast serialiser wrote something moto's own would not have (verify=True)."""
+
+
+def install(verify: bool = False) -> None:
+    Table.query = _query  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
+    serialise = _verified_result if verify else _plain_result
+    DynamoResult.execute_result = serialise  # type: ignore[method-assign,assignment]
+    backends.list_of_moto_modules = _moto_modules
+
+
+def uninstall() -> None:
+    Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
+    Table.all_items = _ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
+    DynamoResult.execute_result = _ORIGINAL_EXECUTE_RESULT  # type: ignore[method-assign]
+    backends.list_of_moto_modules = _ORIGINAL_MODULES
+
+
+# --- Query: the partition's items only ------------------------------------------------------
 
 
 def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
@@ -37,6 +88,11 @@ def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         _querying.partition = None
 
 
+def _index_name(table: Table, hash_key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The `index_name` argument, whether moto passed it by position or by name."""
+    return _QUERY_SIGNATURE.bind(table, hash_key, *args, **kwargs).arguments.get("index_name")
+
+
 def _all_items(self: Table) -> Any:
     current = getattr(_querying, "partition", None)
     if current is not None and current[0] is self:
@@ -44,11 +100,50 @@ def _all_items(self: Table) -> Any:
     return _ORIGINAL_ALL_ITEMS(self)
 
 
-def install() -> None:
-    Table.query = _query  # type: ignore[method-assign]
-    Table.all_items = _all_items  # type: ignore[method-assign]
+# --- responses: plain JSON -----------------------------------------------------------------
 
 
-def uninstall() -> None:
-    Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
-    Table.all_items = _ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
+def _plain_result(self: DynamoResult, context: Any) -> Any:
+    if context.operation_model.name not in PLAIN_JSON_OPERATIONS:
+        return _ORIGINAL_EXECUTE_RESULT(self, context)
+    members = context.operation_model.output_shape.members  # what moto's serialiser keeps
+    result = {key: value for key, value in _as_dict(self.result).items() if key in members}
+    return 200, {"Content-Type": "application/x-amz-json-1.0"}, _json(result)
+
+
+def _verified_result(self: DynamoResult, context: Any) -> Any:
+    fast = _plain_result(self, context)
+    status, headers, body = _ORIGINAL_EXECUTE_RESULT(self, context)
+    if (status, headers, json.loads(body)) != (fast[0], fast[1], json.loads(fast[2])):
+        raise SerialiserMismatch(f"{context.operation_model.name}: {body[:300]!r} {fast[2][:300]}")
+    return fast
+
+
+def _as_dict(result: object) -> dict[str, Any]:
+    return result if isinstance(result, dict) else {}
+
+
+def _json(result: Any) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items() if item is not None}
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode()
+        if isinstance(value, Decimal):  # consumed capacity units; item numbers are strings
+            return int(value) if value == value.to_integral_value() else float(value)
+        return value
+
+    return json.dumps(plain(result), separators=(",", ":"))
+
+
+# --- routing: moto's services, listed once ---------------------------------------------------
+
+_modules: list[str] = []
+
+
+def _moto_modules() -> Iterable[str]:
+    if not _modules:
+        _modules.extend(_ORIGINAL_MODULES())
+    return _modules

@@ -346,6 +346,33 @@ def test_every_shard_task_delivered_twice_gives_the_same_results_once(
     assert [n for n, _ in results(emulation).summaries("tight-bonus", MARCH)] == [1]
 
 
+def test_a_settler_that_fails_before_fanning_out_is_finished_by_a_score_task_delivered_again(
+    tight: LocalPipeline, bus: BusCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    facts, messages = scenario(seed=3, creators=30)
+    tight.put_facts(facts)
+    tight.send_engagement(messages)
+    real = TaskQueue.send
+    refused: list[int] = []
+
+    def send_failing_once(self: TaskQueue, bodies: list[str]) -> None:
+        if not refused and any('"phase":"issue"' in task for task in bodies):
+            refused.append(len(bodies))
+            raise ConnectionError("the compute queue is unreachable")
+        real(self, bodies)
+
+    monkeypatch.setattr(TaskQueue, "send", send_failing_once)
+
+    tight.request_compute("tight-bonus", MARCH)
+
+    assert refused  # the settler did fail before its fan-out
+    statements = tight.statements("tight-bonus", MARCH)
+    assert len(statements) == 30
+    assert set(revisions(tight).values()) == {1}
+    assert len(bus.events(ISSUED)) == 30
+    assert len(bus.events(COMPUTED)) == 1
+
+
 def test_a_request_while_the_period_is_being_computed_is_refused(
     pipeline: LocalPipeline, emulation: Emulation
 ) -> None:
@@ -409,7 +436,9 @@ def test_tasks_of_a_run_whose_rules_changed_are_set_aside_in_the_dead_letter_que
 
     workers.settle()
 
-    assert workers.dead_letters()["ComputeDeadLetterQueue"] == CREATOR_BUCKETS // 4
+    per_task = int(emulation.environment("ComputeBonusShardFunction", after)["BUCKETS_PER_TASK"])
+    score_tasks = -(-CREATOR_BUCKETS // per_task)
+    assert workers.dead_letters()["ComputeDeadLetterQueue"] == score_tasks
 
 
 # --- the samples of events/ ---------------------------------------------------------------

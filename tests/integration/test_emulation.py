@@ -2,6 +2,7 @@
 answering exactly as moto does."""
 
 import random
+from typing import Any
 
 import boto3
 import pytest
@@ -122,3 +123,56 @@ def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None
 @pytest.fixture(autouse=True)
 def _speedup_installed() -> None:
     moto_speedups.install()
+
+
+def _exercise_dynamodb(client: Any) -> None:
+    """Every data-plane operation the engine uses, with the options it uses."""
+    client.create_table(
+        TableName="v",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table = Table(client, "v")
+    table.batch_put([{"pk": "P", "sk": f"s{n}", "n": n, "b": n % 2 == 0} for n in range(30)])
+    table.put({"pk": "P", "sk": "z", "blob": b"\x00\x01", "m": {"a": [1, "x"]}})
+    list(table.query("P", prefix="s1"))
+    table.get({"pk": "P", "sk": "z"})
+    table.batch_get([{"pk": "P", "sk": "s3"}, {"pk": "P", "sk": "missing"}], consistent=True)
+    client.update_item(
+        TableName="v",
+        Key={"pk": {"S": "P"}, "sk": {"S": "s4"}},
+        UpdateExpression="SET n = n + :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+        ReturnConsumedCapacity="TOTAL",
+    )
+    client.transact_write_items(
+        TransactItems=[{"Put": {"TableName": "v", "Item": {"pk": {"S": "T"}, "sk": {"S": "1"}}}}]
+    )
+    client.delete_item(TableName="v", Key={"pk": {"S": "T"}, "sk": {"S": "1"}})
+    client.scan(TableName="v", ReturnConsumedCapacity="TOTAL")
+
+
+def test_responses_written_as_plain_json_are_those_moto_would_write(aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    moto_speedups.install(verify=True)  # every response is compared with moto's own
+
+    _exercise_dynamodb(client)  # raises SerialiserMismatch on any difference
+
+
+def test_the_serialiser_check_catches_a_difference(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    moto_speedups.install(verify=True)
+    monkeypatch.setattr(moto_speedups, "_json", lambda result: "{}")
+
+    with pytest.raises(moto_speedups.SerialiserMismatch):
+        _exercise_dynamodb(client)

@@ -245,7 +245,7 @@ def run_shard_task(task: ShardTask, now: datetime, context: RunContext) -> None:
 
 def score_shard(run: Run, program: LoadedProgram, buckets: list[int], context: RunContext) -> None:
     if run.status != "scoring":
-        if run.status == "issuing" and len(run.scored) == run.shards:
+        if run.status == "issuing" and not run.issue_tasks_sent:
             settle_run(run, program, context)  # a settler that failed before its fan-out
         return
     for bucket in buckets:
@@ -309,6 +309,7 @@ def settle_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
     done = context.results.mark_shards_done(run, ISSUED, empty) if empty else len(run.issued)
     if busy:
         _fan_out(run, "issue", busy, context)
+        context.results.mark_issue_tasks_sent(run)
     elif done == run.shards:
         finish_run(run, program, context)
 

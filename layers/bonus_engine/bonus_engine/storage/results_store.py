@@ -68,6 +68,7 @@ class Run:
     summary: RunSummary | None
     summary_revision: int | None
     announced: bool
+    issue_tasks_sent: bool = False  # the settler fanned out the issue phase
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,16 @@ class ResultsStore:
             }
         }
 
+    def mark_issue_tasks_sent(self, run: Run) -> None:
+        """The issue phase was fanned out: a score task delivered again from now on has
+        nothing left to do (before, it settles and fans out again, in case the settler
+        failed halfway)."""
+        self.table.update(
+            keys.run_key(run.program_id, run.period, run.run_id),
+            "SET issue_tasks_sent = :yes",
+            values={":yes": True},
+        )
+
     def mark_run_announced(self, run: Run) -> None:
         self.table.update(
             keys.run_key(run.program_id, run.period, run.run_id),
@@ -475,4 +486,5 @@ def _run(item: Item) -> Run:
         summary=RunSummary.model_validate_json(item["summary"]) if item.get("summary") else None,
         summary_revision=int(item["summary_revision"]) if item.get("summary_revision") else None,
         announced=item["announced"],
+        issue_tasks_sent=bool(item.get("issue_tasks_sent", False)),
     )
