@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     demo_cmd = commands.add_parser("demo", help="replay a synthetic program and show it")
-    demo_cmd.add_argument("--creators", type=int, default=3000)
+    demo_cmd.add_argument("--creators", type=int, default=2000)
     demo_cmd.add_argument("--seed", type=int, default=7)
 
     emulator_cmd = commands.add_parser("emulator", help="run the emulation until Ctrl-C")
