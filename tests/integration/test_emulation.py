@@ -50,29 +50,7 @@ def test_provisioning_again_changes_nothing(emulation: Emulation) -> None:
 
 def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    client.create_table(
-        TableName="t",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "kind", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-kind",
-                "KeySchema": [
-                    {"AttributeName": "kind", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_table(client, "t")
     table = Table(client, "t")
     rng = random.Random(4)
     table.batch_put(
@@ -127,18 +105,7 @@ def _speedup_installed() -> None:
 
 def _exercise_dynamodb(client: Any) -> None:
     """Every data-plane operation the engine uses, with the options it uses."""
-    client.create_table(
-        TableName="v",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _create_table(client, "v")
     table = Table(client, "v")
     table.batch_put([{"pk": "P", "sk": f"s{n}", "n": n, "b": n % 2 == 0} for n in range(30)])
     table.put({"pk": "P", "sk": "z", "blob": b"\x00\x01", "m": {"a": [1, "x"]}})
@@ -176,3 +143,30 @@ def test_the_serialiser_check_catches_a_difference(
 
     with pytest.raises(moto_speedups.SerialiserMismatch):
         _exercise_dynamodb(client)
+
+
+def _create_table(client: Any, name: str) -> None:
+    """A table keyed like the engine's (pk, sk), with an index on `kind`."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "kind", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-kind",
+                "KeySchema": [
+                    {"AttributeName": "kind", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
