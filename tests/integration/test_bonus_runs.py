@@ -63,6 +63,13 @@ markets:
 """
 
 
+def load_scenario(pipeline: LocalPipeline, seed: int, creators: int) -> None:
+    """The scenario's facts put on the bus and its messages sent through the queue."""
+    facts, messages = scenario(seed, creators)
+    pipeline.put_facts(facts)
+    pipeline.send_engagement(messages)
+
+
 def scenario(seed: int, creators: int) -> tuple[list[dict[str, Any]], list[str]]:
     """Facts and engagement messages for `creators` creators in March 2026."""
     rng = random.Random(seed)
@@ -151,9 +158,7 @@ def late_event(creator: str, count: int = 5000) -> str:
 def test_the_sharded_run_pays_exactly_what_the_one_process_computation_pays(
     tight: LocalPipeline, emulation: Emulation, tight_rules_dir: Path
 ) -> None:
-    facts, messages = scenario(seed=11, creators=80)
-    tight.put_facts(facts)
-    tight.send_engagement(messages)
+    load_scenario(tight, seed=11, creators=80)
 
     tight.request_compute("tight-bonus", MARCH)
 
@@ -175,9 +180,7 @@ def test_the_sharded_run_pays_exactly_what_the_one_process_computation_pays(
 
 
 def test_a_market_never_pays_more_than_its_budget_or_its_pool(tight: LocalPipeline) -> None:
-    facts, messages = scenario(seed=5, creators=80)
-    tight.put_facts(facts)
-    tight.send_engagement(messages)
+    load_scenario(tight, seed=5, creators=80)
 
     tight.request_compute("tight-bonus", MARCH)
 
@@ -288,9 +291,7 @@ def test_a_period_whose_grace_has_not_passed_is_not_computed_by_the_schedule(
 def test_announcements_never_carry_an_individual_amount(
     tight: LocalPipeline, bus: BusCapture
 ) -> None:
-    facts, messages = scenario(seed=8, creators=20)
-    tight.put_facts(facts)
-    tight.send_engagement(messages)
+    load_scenario(tight, seed=8, creators=20)
 
     tight.request_compute("tight-bonus", MARCH)
 
@@ -304,9 +305,7 @@ def test_announcements_never_carry_an_individual_amount(
 def test_a_worker_that_fails_before_announcing_is_redelivered_and_announces_once(
     tight: LocalPipeline, bus: BusCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    facts, messages = scenario(seed=21, creators=25)
-    tight.put_facts(facts)
-    tight.send_engagement(messages)
+    load_scenario(tight, seed=21, creators=25)
     real = EventPublisher.publish
     failed: list[str] = []
 
@@ -331,9 +330,7 @@ def test_a_worker_that_fails_before_announcing_is_redelivered_and_announces_once
 def test_every_shard_task_delivered_twice_gives_the_same_results_once(
     tight: LocalPipeline, bus: BusCapture, monkeypatch: pytest.MonkeyPatch, emulation: Emulation
 ) -> None:
-    facts, messages = scenario(seed=2, creators=40)
-    tight.put_facts(facts)
-    tight.send_engagement(messages)
+    load_scenario(tight, seed=2, creators=40)
     real = TaskQueue.send
     monkeypatch.setattr(TaskQueue, "send", lambda self, bodies: real(self, [*bodies, *bodies]))
 
@@ -349,9 +346,7 @@ def test_every_shard_task_delivered_twice_gives_the_same_results_once(
 def test_a_settler_that_fails_before_fanning_out_is_finished_by_a_score_task_delivered_again(
     tight: LocalPipeline, bus: BusCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    facts, messages = scenario(seed=3, creators=30)
-    tight.put_facts(facts)
-    tight.send_engagement(messages)
+    load_scenario(tight, seed=3, creators=30)
     real = TaskQueue.send
     refused: list[int] = []
 
