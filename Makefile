@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install test lint format build validate pytest demo emulator bench clean
+.PHONY: help install test lint format build validate pytest demo emulator bench clean chromium
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ help: ## List the targets
 $(BIN)/bonus: pyproject.toml layers/bonus_engine/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,report]'
 	@touch $@
 
 # SAM CLI pins boto3 and pydantic versions that clash with the application's, so it
@@ -48,7 +48,15 @@ build: install ## sam build (functions and layers, no container)
 pytest: $(BIN)/bonus ## pytest only (unit, integration, e2e; built artifacts if built)
 	$(BIN)/pytest -n 2
 
-test: lint validate build ## Everything CI checks: lint, template, build, tests
+# The report's browser test needs Chromium: installed here when missing and possible (as
+# root, with apt-get); elsewhere that one test is skipped, saying why.
+chromium: ## Debian's Chromium for the report's browser test, when missing
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: the report's browser test will be skipped"; \
+	fi
+
+test: lint validate build chromium ## Everything CI checks: lint, template, build, tests
 	REQUIRE_SAM_BUILD=1 $(BIN)/pytest -n 2
 
 demo: $(BIN)/bonus ## Replay a synthetic program on the local emulation and show the result

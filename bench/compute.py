@@ -351,7 +351,7 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
         holder: dict[str, Any] = {}
 
         def start() -> None:
-            holder["run"] = start_run(program, period, now, "request", False, context)
+            holder["run"] = start_run(program, period, now, "request", "bench", False, context)
 
         result.tasks.append(measure("start", [], start, context, recorder, server))
         while tasks.pending:

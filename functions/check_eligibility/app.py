@@ -6,14 +6,13 @@ storage or bus failure raises, so Lambda retries the event and, after its retrie
 sends it to the facts dead-letter queue.
 """
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bonus_engine import dependencies
+from bonus_engine import dependencies, timestamps
 from bonus_engine.creator_facts import record_fact
 
 logger = Logger()
@@ -28,7 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wired = dependencies.for_eligibility()
     outcome = record_fact(
         event,
-        datetime.now(UTC),
+        timestamps.utc_now(),
         wired.programs,
         wired.facts,
         wired.rejections,
@@ -37,7 +36,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     metrics.add_metric("Facts", MetricUnit.Count, 1)
     if outcome.rejection is not None:
-        metrics.add_metric(f"FactsRejected_{outcome.rejection.reason.value}", MetricUnit.Count, 1)
+        metrics.add_dimension(name="reason", value=outcome.rejection.reason.value)
+        metrics.add_metric("FactsRejected", MetricUnit.Count, 1)
         logger.warning(
             "fact rejected",
             reason=outcome.rejection.reason.value,

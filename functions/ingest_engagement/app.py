@@ -4,10 +4,11 @@ Each message is a unit: it succeeds (its events stored, its bad events rejected)
 comes back in `batchItemFailures` to be redelivered (a transient storage failure).
 """
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -17,7 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bonus_engine import dependencies
+from bonus_engine import dependencies, timestamps
 from bonus_engine.engagement import MessageContext
 from bonus_engine.ingestion import ingest_message
 
@@ -34,14 +35,23 @@ def record_handler(record: SQSRecord) -> None:
     outcome = ingest_message(
         record.body,
         MessageContext(message_id=record.message_id, received_at=sent_at),
-        datetime.now(UTC),
+        timestamps.utc_now(),
         stores.engagement,
         stores.rejections,
     )
     metrics.add_metric("EventsAccepted", MetricUnit.Count, outcome.accepted)
     metrics.add_metric("EventsDuplicate", MetricUnit.Count, outcome.duplicates)
+    for reason, count in Counter(r.reason.value for r in outcome.rejections).items():
+        with single_metric(
+            name="EventsRejected",
+            unit=MetricUnit.Count,
+            value=count,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            metric.add_dimension(name="reason", value=reason)
     for rejection in outcome.rejections:
-        metrics.add_metric(f"EventsRejected_{rejection.reason.value}", MetricUnit.Count, 1)
+        # Bounded: detail and ids are cut (bonus_engine.rejections), so a line stays
+        # under 16 KB whatever arrived.
         logger.warning(
             "engagement rejected",
             reason=rejection.reason.value,

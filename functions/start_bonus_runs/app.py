@@ -1,17 +1,22 @@
 """StartBonusRunsFunction, the coordinator: the hourly schedule starts every due period
-that needs computing; `ComputeBonusesRequested` on the bus (re)computes one period.
-It only starts runs: the shards on the compute queue do the work."""
+that needs computing (and a provisional run of each open period); a
+`ComputeBonusesRequested` on the bus (re)computes one period. It only starts runs: the
+shards on the compute queue do the work. A start is idempotent on what asked for it (the
+event's id), so a retried invocation resumes the same run."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bonus_engine import dependencies
-from bonus_engine.bonus_run import RequestRefused, start_due_runs, start_requested_run
-from bonus_engine.timestamps import parse_rfc3339
+from bonus_engine import dependencies, timestamps
+from bonus_engine.bonus_run import (
+    RequestRefused,
+    ScheduleRefused,
+    start_due_runs,
+    start_requested_run,
+)
 
 logger = Logger()
 tracer = Tracer()
@@ -25,17 +30,27 @@ COMPUTE_REQUESTED = "ComputeBonusesRequested"
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run_context, window_months = dependencies.for_coordinator()
-    now = datetime.now(UTC)
+    now = timestamps.utc_now()
+    trigger_id = str(event.get("id") or "")[:128] or None
     if event.get("detail-type") == COMPUTE_REQUESTED:
         try:
-            run = start_requested_run(event.get("detail"), now, run_context)
+            run = start_requested_run(event.get("detail"), now, run_context, trigger_id)
         except RequestRefused as refusal:
+            metrics.add_dimension("reason", refusal.reason.value)
             metrics.add_metric("RequestsRefused", MetricUnit.Count, 1)
-            logger.warning("compute request refused", reason=str(refusal))
-            return {"started": [], "refused": str(refusal)}
+            logger.warning(
+                "compute request refused", reason=refusal.reason.value, detail=str(refusal)
+            )
+            return {"started": [], "refused": refusal.reason.value, "detail": str(refusal)}
         started = [run]
     else:
-        started = start_due_runs(_event_time(event), now, window_months, run_context)
+        try:
+            scheduled_at = timestamps.parse_rfc3339(event.get("time"))
+            started = start_due_runs(scheduled_at, now, window_months, run_context, trigger_id)
+        except (ValueError, ScheduleRefused) as refusal:
+            metrics.add_metric("SchedulesRefused", MetricUnit.Count, 1)
+            logger.error("schedule event refused", detail=str(refusal)[:1000])
+            return {"started": [], "refused": "schedule_time", "detail": str(refusal)}
     metrics.add_metric("RunsStarted", MetricUnit.Count, len(started))
     for run in started:
         logger.info(
@@ -48,15 +63,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     return {
         "started": [
-            {"run_id": r.run_id, "program_id": r.program_id, "period": r.period.name}
+            {
+                "run_id": r.run_id,
+                "program_id": r.program_id,
+                "period": r.period.name,
+                "trigger": r.trigger,
+            }
             for r in started
         ]
     }
-
-
-def _event_time(event: dict[str, Any]) -> datetime:
-    """The instant the schedule fired (EventBridge's `time`)."""
-    try:
-        return parse_rfc3339(event.get("time"))
-    except ValueError:
-        return datetime.now(UTC)

@@ -5,6 +5,9 @@ bonus demo     a synthetic program replayed with progress bars, then its results
 bonus emulator the emulation alone (moto server + template resources), until Ctrl-C
 bonus sam-env  the --env-vars file for `sam local invoke` against `bonus emulator`
 bonus rejected list rejections by period, source and reason
+bonus api      the creator and operator API over the emulation; bonus token mints tokens
+bonus report   one self-contained HTML page of a computed period
+bonus simulate a period under the program's rules and candidate rules, in process
 """
 
 import argparse
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bonus_engine.program_rules import ProgramRulesError
+from bonus_local import api_server, report_command, simulate
 from bonus_local.lambda_runtime import FunctionOutput
 from bonus_local.replay import ReplayInputError, read_inputs, replay
 
@@ -61,14 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     rejected_cmd.add_argument("--endpoint", help="a local emulation, e.g. http://127.0.0.1:5000")
     rejected_cmd.add_argument("--table", help="the RejectionsTable (default: the local one)")
 
-    args = parser.parse_args(argv)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "replay": _replay,
         "demo": _demo,
         "emulator": _emulator,
         "rejected": _rejected,
         "sam-env": _sam_env,
+        **api_server.register(commands),
+        "report": report_command.register(commands),
+        "simulate": simulate.register(commands),
     }
+    args = parser.parse_args(argv)
     return handlers[args.command](args)
 
 

@@ -8,6 +8,7 @@ Start one of our own (`Emulation()`), or reuse one that runs already (`Emulation
 
 import json
 import logging
+import os
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
@@ -51,8 +52,14 @@ class Emulation:
         endpoint: str | None = None,
         port: int = 0,
         in_process: bool = False,
+        speedups: bool | None = None,
     ) -> None:
         self.template = template or load_template()
+        # moto's speed-ups (bonus_local.moto_speedups) keep its answers; stock moto is one
+        # switch away, so that no test passes only because of a patch.
+        self.speedups = (
+            os.environ.get("BONUS_MOTO_SPEEDUPS", "1") != "0" if speedups is None else speedups
+        )
         self._endpoint = endpoint
         self._port = port
         self.in_process = in_process
@@ -74,8 +81,11 @@ class Emulation:
         self.stop()
 
     def start(self) -> None:
-        if self._endpoint is None or self.in_process:
-            moto_speedups.install()  # our own moto, in this process
+        if self._endpoint is None or self.in_process:  # our own moto, in this process
+            if self.speedups:
+                moto_speedups.install()
+            else:
+                moto_speedups.uninstall()
         if self._endpoint is None and not self.in_process:
             from moto.server import ThreadedMotoServer
 

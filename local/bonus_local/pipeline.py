@@ -4,11 +4,13 @@ the period computed by the coordinator and the shard workers, all as AWS would d
 """
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bonus_engine import timestamps
 from bonus_engine.computation import RunSummary
 from bonus_engine.periods import Period
 from bonus_engine.statements import StatementRevision
@@ -184,9 +186,10 @@ class LocalPipeline:
             "resources": ["arn:aws:events:us-east-1:123456789012:rule/hourly"],
             "detail": {},
         }
-        for function in self.scheduled:
-            function.invoke(event)
-        self.settle()
+        with frozen_clock(at):  # the functions read the clock the schedule fired at
+            for function in self.scheduled:
+                function.invoke(event)
+            self.settle()
 
     # --- delivery -----------------------------------------------------------------------
 
@@ -248,3 +251,14 @@ class LocalPipeline:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def frozen_clock(instant: datetime) -> Iterator[None]:
+    """Every function's clock (`bonus_engine.timestamps.utc_now`) reads `instant`."""
+    original = timestamps.utc_now
+    timestamps.utc_now = lambda: instant
+    try:
+        yield
+    finally:
+        timestamps.utc_now = original

@@ -116,17 +116,37 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
             buses[logical_id] = resolver.name(logical_id)
         elif kind == "AWS::Serverless::Function":
             functions[logical_id] = _function(logical_id, properties, globals_, resolver, path)
-        elif kind not in _NOT_EMULATED:
+        elif kind not in _NOT_EMULATED and kind != "AWS::Lambda::EventSourceMapping":
             raise TemplateError(f"{path.name}: {logical_id}: no local emulation for {kind}")
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            function_id, event = _event_source_mapping(logical_id, resource, resolver)
+            functions[function_id].events.append(event)
     return Template(tables, queues, buses, functions)
 
 
+def _event_source_mapping(
+    logical_id: str, resource: dict[str, Any], resolver: "_Resolver"
+) -> tuple[str, EventSpec]:
+    """An SQS event source mapping, as the function's `SQS` event it stands for."""
+    properties = dict(resource["Properties"])
+    function = properties.pop("FunctionName")
+    if not isinstance(function, dict) or set(function) != {"Ref"}:
+        raise TemplateError(f"{logical_id}: FunctionName must be !Ref of a function")
+    properties["Queue"] = properties.pop("EventSourceArn")
+    return function["Ref"], EventSpec(logical_id, "SQS", resolver.resolve(properties))
+
+
 # Resources that change nothing in the emulation: layers (the package is installed in
-# .venv; the rules directory is given to the functions), policies and alarms.
+# .venv; the rules directory is given to the functions), policies and alarms; the HTTP
+# API and its access logs (`bonus api` serves the routes and checks the token itself,
+# and the functions' HttpApi events are not delivered by the emulation).
 _NOT_EMULATED = {
     "AWS::Serverless::LayerVersion",
     "AWS::SQS::QueuePolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::Serverless::HttpApi",
+    "AWS::Logs::LogGroup",
 }
 
 

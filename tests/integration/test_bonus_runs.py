@@ -4,7 +4,7 @@ the compute queue, statements, revisions, summaries and announcements."""
 import json
 import random
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from bonus_engine.storage.engagement_store import EngagementStore
 from bonus_engine.storage.facts_store import FactsStore
 from bonus_engine.storage.keys import CREATOR_BUCKETS
 from bonus_engine.storage.results_store import ResultsStore, Run
+from bonus_engine.timestamps import parse_rfc3339
 from bonus_local.emulator import Emulation
-from bonus_local.pipeline import LocalPipeline
+from bonus_local.pipeline import LocalPipeline, frozen_clock
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 MARCH = Period.parse("2026-03")
@@ -168,7 +169,7 @@ def test_the_sharded_run_pays_exactly_what_the_one_process_computation_pays(
     engagement = EngagementStore(Table(emulation.dynamodb, emulation.table_name("EngagementTable")))
     inputs: dict[str, CreatorInputs] = {}
     for bucket in range(CREATOR_BUCKETS):
-        bucket_facts = facts_store.bucket_facts(bucket)
+        bucket_facts = facts_store.bucket_facts(bucket).facts
         tallies = engagement.bucket_engagement(MARCH, bucket, None).tallies
         for creator in set(bucket_facts) | set(tallies):
             inputs[creator] = CreatorInputs(bucket_facts.get(creator, []), tallies.get(creator, {}))
@@ -263,17 +264,19 @@ def test_the_hourly_schedule_computes_due_periods_once_then_only_what_late_input
     pipeline: LocalPipeline, bus: BusCapture
 ) -> None:
     small = REPOSITORY / "examples" / "small"
-    pipeline.put_facts(
-        [json.loads(line) for line in (small / "facts.jsonl").read_text().splitlines()]
-    )
-    pipeline.send_engagement((small / "engagement.jsonl").read_text().splitlines())
     # 2026-04-03T01:00Z: March's end plus its 48 hours of grace has passed.
     hourly = datetime(2026, 4, 3, 1, tzinfo=UTC)
+    with frozen_clock(hourly - timedelta(hours=1)):
+        pipeline.put_facts(
+            [json.loads(line) for line in (small / "facts.jsonl").read_text().splitlines()]
+        )
+        pipeline.send_engagement((small / "engagement.jsonl").read_text().splitlines())
 
     pipeline.fire_schedule(hourly)
     computed = [d["period"] for d in bus.details(COMPUTED)]
     pipeline.fire_schedule(hourly.replace(hour=2))  # nothing changed since
-    pipeline.send_engagement([late_event("alice")])
+    with frozen_clock(hourly.replace(hour=2, minute=30)):
+        pipeline.send_engagement([late_event("alice")])
     pipeline.fire_schedule(hourly.replace(hour=3))
 
     assert computed == ["2026-01", "2026-02", "2026-03"]  # the 3-month window
@@ -385,16 +388,16 @@ def test_a_request_while_the_period_is_being_computed_is_refused(
     )
 
     assert outcome["started"] == []
-    assert "being computed" in outcome["refused"]
+    assert outcome["refused"] == "run_in_progress"
 
 
 @pytest.mark.parametrize(
     ("detail", "why"),
     [
-        ({"program_id": "spring-bonus", "period": "2026-13"}, "invalid request"),
-        ({"program_id": "nope", "period": "2026-03"}, "unknown program"),
-        ({"program_id": "spring-bonus", "period": "2099-01"}, "has not ended"),
-        ({"program_id": "spring-bonus", "period": "2026-03", "force": True}, "invalid request"),
+        ({"program_id": "spring-bonus", "period": "2026-13"}, "invalid_request"),
+        ({"program_id": "nope", "period": "2026-03"}, "unknown_program"),
+        ({"program_id": "spring-bonus", "period": "2099-01"}, "period_open"),
+        ({"program_id": "spring-bonus", "period": "2026-03", "force": True}, "invalid_request"),
     ],
 )
 def test_an_invalid_compute_request_is_refused_with_its_reason(
@@ -407,7 +410,7 @@ def test_an_invalid_compute_request_is_refused_with_its_reason(
     )
 
     assert outcome["started"] == []
-    assert why in outcome["refused"]
+    assert outcome["refused"] == why
 
 
 def test_tasks_of_a_run_whose_rules_changed_are_set_aside_in_the_dead_letter_queue(
@@ -442,9 +445,28 @@ def test_tasks_of_a_run_whose_rules_changed_are_set_aside_in_the_dead_letter_que
 def test_the_schedule_sample_starts_the_due_periods(pipeline: LocalPipeline) -> None:
     sample = json.loads((REPOSITORY / "events" / "schedule-hourly.json").read_text())
 
+    with frozen_clock(parse_rfc3339(sample["time"])):
+        outcome = pipeline.functions["StartBonusRunsFunction"].invoke(sample)
+
+    # The three closed months of the window, and a provisional run of the open one.
+    assert [(run["period"], run["trigger"]) for run in outcome["started"]] == [
+        ("2026-01", "schedule"),
+        ("2026-02", "schedule"),
+        ("2026-03", "schedule"),
+        ("2026-04", "provisional"),
+    ]
+
+
+def test_a_schedule_event_far_from_the_clock_starts_nothing(pipeline: LocalPipeline) -> None:
+    # Given the event SAM CLI generates (time 1970-01-01), which once started runs for
+    # 1969-09, 1969-10 and 1969-11
+    sample = json.loads((REPOSITORY / "events" / "schedule-hourly.json").read_text())
+    sample["time"] = "1970-01-01T00:00:00Z"
+
     outcome = pipeline.functions["StartBonusRunsFunction"].invoke(sample)
 
-    assert [run["period"] for run in outcome["started"]] == ["2026-01", "2026-02", "2026-03"]
+    assert outcome["started"] == []
+    assert outcome["refused"] == "schedule_time"
 
 
 def test_the_compute_request_sample_starts_a_dry_run(

@@ -22,6 +22,7 @@ RESOURCES = TEMPLATE["Resources"]
 FUNCTIONS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Serverless::Function"}
 QUEUES = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::SQS::Queue"}
 TABLES = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::DynamoDB::Table"}
+MAPPINGS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::Lambda::EventSourceMapping"}
 
 
 def test_every_function_runs_on_a_runtime_sam_can_build_here() -> None:
@@ -30,25 +31,44 @@ def test_every_function_runs_on_a_runtime_sam_can_build_here() -> None:
 
 
 def test_every_sqs_event_source_reports_partial_batch_failures() -> None:
-    sources = [
-        event["Properties"]
-        for function in FUNCTIONS.values()
-        for event in function["Properties"].get("Events", {}).values()
-        if event["Type"] == "SQS"
-    ]
-    assert len(sources) == 2
-    for source in sources:
+    assert len(MAPPINGS) == 2
+    for mapping in MAPPINGS.values():
+        source = mapping["Properties"]
         assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert 1 <= source["ScalingConfig"]["MaximumConcurrency"] <= 50
 
 
+def test_no_function_gets_sams_sqs_policy_on_every_queue() -> None:
+    # A SAM `SQS` event attaches AWSLambdaSQSQueueExecutionRole (Receive/Delete on "*");
+    # the queues are mapped explicitly and each function may poll its own queue only.
+    for name, function in FUNCTIONS.items():
+        events = function["Properties"].get("Events", {}).values()
+        assert all(event["Type"] != "SQS" for event in events), name
+    for mapping in MAPPINGS.values():
+        function = FUNCTIONS[mapping["Properties"]["FunctionName"]["Ref"]]
+        queue = mapping["Properties"]["EventSourceArn"]
+        polls = [
+            statement
+            for policy in function["Properties"]["Policies"]
+            for statement in policy["Statement"]
+            if any(action.startswith("sqs:Receive") for action in statement["Action"])
+        ]
+        assert polls == [
+            {
+                "Sid": polls[0]["Sid"],
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                "Resource": queue,
+            }
+        ]
+
+
 def test_a_queue_lets_its_function_run_six_times_before_a_message_reappears() -> None:
-    for function in FUNCTIONS.values():
-        for event in function["Properties"].get("Events", {}).values():
-            if event["Type"] == "SQS":
-                queue = QUEUES[event["Properties"]["Queue"]["Fn::GetAtt"][0]]
-                timeout = function["Properties"]["Timeout"]
-                assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout
+    for mapping in MAPPINGS.values():
+        function = FUNCTIONS[mapping["Properties"]["FunctionName"]["Ref"]]
+        queue = QUEUES[mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]]
+        timeout = function["Properties"]["Timeout"]
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout
 
 
 def test_every_queue_is_encrypted_and_every_work_queue_has_a_dead_letter_queue() -> None:
@@ -121,6 +141,7 @@ class CallRecorder:
 
     def __init__(self) -> None:
         self.calls: set[tuple[str, str, str]] = set()
+        self.put_events: set[tuple[str, str, str]] = set()  # function, source, detail-type
 
     def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         import os
@@ -131,6 +152,9 @@ class CallRecorder:
         service = model.service_model.service_name
         for action, resource in _actions(service, model.name, params):
             self.calls.add((function, action, resource))
+        if service == "events" and model.name == "PutEvents":
+            for entry in params["Entries"]:
+                self.put_events.add((function, entry["Source"], entry["DetailType"]))
 
 
 def _actions(service: str, operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -162,9 +186,13 @@ def _actions(service: str, operation: str, params: dict[str, Any]) -> Iterator[t
 
 
 def _granted(function: str) -> set[tuple[str, str, str]]:
+    """What the function's policy grants, less the polling of its mapped queue (Lambda's
+    event source mapping makes those calls, not the function's code)."""
     spec = load_template().function(function)
     granted = set()
     for statement in spec.policy_statements:
+        if statement.get("Sid", "").startswith("Poll"):
+            continue
         resources = statement["Resource"]
         for resource in resources if isinstance(resources, list) else [resources]:
             granted |= {(function, action, resource) for action in statement["Action"]}
@@ -195,9 +223,64 @@ def test_each_function_is_granted_exactly_what_it_calls(
         [(small / "engagement.jsonl").read_text().splitlines()[3].replace("b-1-v", "b-late")]
     )
     pipeline.fire_schedule(datetime(2026, 4, 3, 2, tzinfo=UTC))
+    call_every_api_route(pipeline)
 
     for function in load_template().functions:
         used = {call for call in recorder.calls if call[0] == function}
         granted = _granted(function)
         assert used - granted == set(), f"{function} calls what it is not granted"
         assert granted - used == set(), f"{function} is granted what it never calls"
+        allowed = _allowed_events(function)
+        puts = {
+            (source, kind) for caller, source, kind in recorder.put_events if caller == function
+        }
+        assert puts <= allowed, f"{function} puts events its policy's conditions refuse"
+        assert allowed <= puts, f"{function} may put events it never puts"
+
+
+def call_every_api_route(pipeline: LocalPipeline) -> None:
+    """Each route of the creator API once, as a creator and as an operator."""
+    from bonus_local.api_server import API_FUNCTION, api_routes, http_api_event, match_route
+
+    creator = {"sub": "alice"}
+    operator = {"sub": "ops", "scope": "bonus/operate"}
+    base = "/programs/spring-bonus"
+    mine = "/creators/alice/programs/spring-bonus"
+    calls = [
+        ("GET", f"{base}/criteria", creator, None),
+        ("GET", f"{mine}/eligibility", creator, None),
+        ("GET", f"{mine}/periods/2026-03/progress", creator, None),
+        ("GET", f"{mine}/periods/2026-03/statement", creator, None),
+        ("GET", f"{base}/periods/2026-03/summary", operator, None),
+        ("GET", f"{base}/periods/2026-03/rejections", operator, None),
+        ("POST", f"{base}/periods/2026-03/compute", operator, '{"dry_run": true}'),
+    ]
+    routes = api_routes(pipeline.emulation.template)
+    for method, path, claims, body in calls:
+        found = match_route(routes, method, path)
+        assert found is not None, path
+        route, parameters = found
+        event = http_api_event(method, path, route.key, parameters, {}, {}, body, claims)
+        response = pipeline.functions[API_FUNCTION].invoke(event)
+        assert response["statusCode"] in (200, 202), (path, response)
+
+
+def _allowed_events(function: str) -> set[tuple[str, str]]:
+    """(source, detail-type) pairs the PutEvents conditions of the function allow."""
+    allowed = set()
+    for statement in load_template().function(function).policy_statements:
+        if "events:PutEvents" not in statement["Action"]:
+            continue
+        condition = statement["Condition"]["StringEquals"]
+        kinds = condition["events:detail-type"]
+        for kind in kinds if isinstance(kinds, list) else [kinds]:
+            allowed.add((condition["events:source"], kind))
+    return allowed
+
+
+def test_no_function_may_put_creator_facts_or_compute_requests_but_the_api() -> None:
+    for function in load_template().functions:
+        for source, kind in _allowed_events(function):
+            assert source == "creator-bonus", function
+            if kind == "ComputeBonusesRequested":
+                assert function == "CreatorApiFunction"

@@ -536,8 +536,8 @@ def test_the_market_is_the_country_of_the_latest_profile() -> None:
 # -- restricted posts -------------------------------------------------------------------
 
 
-def test_restricted_posts_are_those_restricted_strictly_before_the_instant() -> None:
-    # Given posts restricted before t, exactly at t and after t, among other facts
+def test_a_post_restricted_at_any_time_is_restricted_in_every_period() -> None:
+    # Given posts restricted before a period's end, exactly at it and after it
     facts = [
         profile(),
         restricted(BEFORE, "post-a"),
@@ -546,17 +546,17 @@ def test_restricted_posts_are_those_restricted_strictly_before_the_instant() -> 
         restricted(AFTER_END, "post-d"),
         invited(),
     ]
-    # When the restricted posts at t are listed
-    posts = restricted_posts(facts, END)
-    # Then only the posts restricted before t are there
-    assert posts == frozenset({"post-a", "post-b"})
+    # When the restricted posts are listed
+    posts = restricted_posts(facts)
+    # Then every one of them is restricted, whenever the restriction occurred
+    assert posts == frozenset({"post-a", "post-b", "post-c", "post-d"})
 
 
 def test_a_post_restricted_twice_is_listed_once() -> None:
     # Given the same post restricted twice
     facts = [restricted(BEFORE, "post-a"), restricted(LATER, "post-a")]
     # When the restricted posts are listed
-    posts = restricted_posts(facts, END)
+    posts = restricted_posts(facts)
     # Then it is there once
     assert posts == frozenset({"post-a"})
 
@@ -564,7 +564,7 @@ def test_a_post_restricted_twice_is_listed_once() -> None:
 def test_a_creator_with_no_restriction_has_no_restricted_posts() -> None:
     # Given no PostRestricted fact
     # When the restricted posts are listed
-    posts = restricted_posts(eligible_creator(), END)
+    posts = restricted_posts(eligible_creator())
     # Then there are none
     assert posts == frozenset()
 

@@ -17,17 +17,31 @@ A run moves through two fan-outs of CREATOR_BUCKETS shard tasks on the compute q
 
 Every step is idempotent: a redelivered task recomputes the same drafts and totals
 (same keys, same content), shard completion is a set (adding twice changes nothing),
-revisions are written conditionally on the previous one, and announcements are marked
-once made, so a crash between writing and announcing is healed by the redelivery.
+revisions are written conditionally on the previous one, and a redelivered issue task
+announces again the revisions its run wrote in its bucket (at least once).
+
+Fencing (SPEC 4): the period's state names the run that holds it. Every task checks it
+first and, if its run lost the period, writes nothing and is acknowledged; the writes
+that reach beyond the run (statement revisions and pointers, the summary and the
+period's state) are transactions conditional on it, so a task that loses the period
+mid-way still writes nothing the period keeps; announcements follow those writes. A
+run's own items (its record, drafts, shard results) are keyed by its id and read by no
+other run.
+
+Isolation (SPEC 4): a creator whose facts cannot be read, whose computation fails, or
+whose statement would be too large to store gets a `held` statement; the run goes on.
 """
 
 import hashlib
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 from uuid import uuid4
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from bonus_engine.computation import (
@@ -45,29 +59,48 @@ from bonus_engine.computation import (
 )
 from bonus_engine.identifiers import ProgramId
 from bonus_engine.messaging import EventPublisher, TaskQueue
-from bonus_engine.payout import MarketTotals
+from bonus_engine.payout import MarketTotals, Settlement
 from bonus_engine.periods import Period, due_periods
 from bonus_engine.program_rules import LoadedProgram
-from bonus_engine.rejections import RejectionSource
-from bonus_engine.statements import StatementRevision, finish_statement
+from bonus_engine.rejections import RejectionSource, bounded_text
+from bonus_engine.statements import (
+    HELD,
+    Statement,
+    StatementDraft,
+    StatementRevision,
+    finish_statement,
+    held_draft,
+    held_statement,
+)
 from bonus_engine.storage.dynamo import ConditionFailed, StorageError, TransientStorageError
-from bonus_engine.storage.engagement_store import EngagementStore
-from bonus_engine.storage.facts_store import FactsStore
+from bonus_engine.storage.engagement_store import BucketEngagement, EngagementStore
+from bonus_engine.storage.facts_store import BucketFacts, FactsStore
 from bonus_engine.storage.keys import CREATOR_BUCKETS
 from bonus_engine.storage.rejections_store import RejectionStore
 from bonus_engine.storage.results_store import (
+    ACTIVE,
     ISSUED,
     SCORED,
     LatestRevision,
+    ProvisionalSettlement,
     ResultsStore,
     Run,
     RunInProgress,
+    RunStatus,
+    Superseded,
 )
+from bonus_engine.storage.retention import ENGAGEMENT_DAYS
 from bonus_engine.timestamps import to_utc_text
+
+logger = Logger(child=True)
 
 STATEMENT_ISSUED = "BonusStatementIssued"
 PERIOD_COMPUTED = "BonusPeriodComputed"
 STALE_RUN = timedelta(hours=3)  # a run holding a period longer than this is presumed dead
+SCHEDULE_LATENESS = timedelta(hours=24)  # EventBridge and Lambda retry a schedule event so long
+SCHEDULE_EARLINESS = timedelta(minutes=5)
+RETENTION_MARGIN = timedelta(days=1)  # a run never starts this close to its inputs' expiry
+PROVISIONAL = "provisional"  # the trigger of a provisional run
 CHANGE_MARGIN = timedelta(minutes=10)  # inputs marked this close before a run are re-read
 
 
@@ -93,8 +126,25 @@ class ShardTask(BaseModel):
     buckets: list[int] = Field(min_length=1)
 
 
+class RefusalReason(StrEnum):
+    INVALID_REQUEST = "invalid_request"
+    UNKNOWN_PROGRAM = "unknown_program"
+    PERIOD_OPEN = "period_open"
+    OUTSIDE_PROGRAM = "outside_program"
+    INPUTS_EXPIRED = "inputs_expired"
+    RUN_IN_PROGRESS = "run_in_progress"
+
+
 class RequestRefused(ValueError):
-    """An on-demand request that cannot be run (the reason says why)."""
+    """An on-demand request that cannot be run; `reason` is its code."""
+
+    def __init__(self, reason: RefusalReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ScheduleRefused(ValueError):
+    """A schedule event whose time is far from the clock (a replayed or forged event)."""
 
 
 class RulesChanged(StorageError):
@@ -112,28 +162,94 @@ class RunContext:
     tasks: TaskQueue | None  # the coordinator and the workers send; nothing else does
     publisher: EventPublisher | None
     buckets_per_task: int  # creator buckets a shard task covers (template: BucketsPerTask)
+    retention_days: int = ENGAGEMENT_DAYS  # template: EngagementRetentionDays
+    provisional_every: timedelta = timedelta(hours=6)  # template: ProvisionalEveryHours
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What a shard task did, for the worker's log and metrics."""
+
+    superseded: bool = False
+    held: int = 0  # creators held by this task
 
 
 # --- starting runs ----------------------------------------------------------------------
 
 
+def run_id_for(trigger_id: str, program_id: str, period: Period) -> str:
+    """A run's id, derived from what asked for it (the EventBridge event's id, the
+    schedule's event id): a retried start resumes the same run instead of minting one."""
+    digest = hashlib.sha256(f"{trigger_id}|{program_id}|{period.name}".encode()).hexdigest()
+    return f"{period.name}-{digest[:20]}"
+
+
+def check_schedule_time(scheduled_at: datetime, now: datetime) -> None:
+    """A schedule event fires at its time, and Lambda retries it for at most 6 hours:
+    one whose time is far from the clock is refused (SAM CLI's generated event says
+    1970-01-01, which would start runs for months that never were)."""
+    if not now - SCHEDULE_LATENESS <= scheduled_at <= now + SCHEDULE_EARLINESS:
+        raise ScheduleRefused(
+            f"schedule time {to_utc_text(scheduled_at)} is not within "
+            f"{SCHEDULE_LATENESS} before or {SCHEDULE_EARLINESS} after the clock "
+            f"({to_utc_text(now)}): refused"
+        )
+
+
 def start_due_runs(
-    scheduled_at: datetime, now: datetime, window_months: int, context: RunContext
+    scheduled_at: datetime,
+    now: datetime,
+    window_months: int,
+    context: RunContext,
+    trigger_id: str | None = None,
 ) -> list[Run]:
-    """The scheduled run: start every period due at `scheduled_at` (within the window)
-    that has never been computed, or whose inputs changed since it last was.
+    """The scheduled run: start every period of each program due at `scheduled_at`
+    (within the window and the program's season) that has never been computed, or whose
+    inputs changed since it last was; and a provisional run of each program's open
+    period, at most every `provisional_every`.
 
     `now` is the clock, not the schedule's `time`: EventBridge gives that to the second,
     and a run's start must be comparable with the instant each event was accepted."""
+    check_schedule_time(scheduled_at, now)
+    trigger = trigger_id or f"schedule:{to_utc_text(scheduled_at)}"
     started = []
     for program in context.programs.values():
         for period in due_periods(scheduled_at, program.rules.grace_hours, window_months):
+            if not program.rules.covers(period) or inputs_expired(
+                period, now, context.retention_days
+            ):
+                continue
             if _needs_run(program, period, now, context):
                 try:
-                    started.append(start_run(program, period, now, "schedule", False, context))
+                    started.append(
+                        start_run(program, period, now, "schedule", trigger, False, context)
+                    )
                 except RunInProgress:
                     continue
+        provisional = _provisional_run(program, scheduled_at, now, trigger, context)
+        if provisional is not None:
+            started.append(provisional)
     return started
+
+
+def _provisional_run(
+    program: LoadedProgram, scheduled_at: datetime, now: datetime, trigger: str, context: RunContext
+) -> Run | None:
+    """A dry run of the open period that keeps each market's settlement for the
+    creators' estimates; it writes no statement and announces nothing."""
+    period = Period.containing(scheduled_at)
+    if not program.rules.covers(period):
+        return None
+    latest = context.results.provisional(program.rules.program_id, period)
+    if latest is not None and latest.as_of > now - context.provisional_every:
+        return None
+    return start_run(program, period, now, "provisional", trigger, True, context)
+
+
+def inputs_expired(period: Period, now: datetime, retention_days: int) -> bool:
+    """Whether a run started now could read engagement of the period that DynamoDB may
+    already have deleted (its TTL, less a day's margin for the run itself)."""
+    return now >= period.end + timedelta(days=retention_days) - RETENTION_MARGIN
 
 
 def _needs_run(program: LoadedProgram, period: Period, now: datetime, context: RunContext) -> bool:
@@ -150,23 +266,54 @@ def _needs_run(program: LoadedProgram, period: Period, now: datetime, context: R
     )
 
 
-def start_requested_run(detail: object, now: datetime, context: RunContext) -> Run:
+def start_requested_run(
+    detail: object, now: datetime, context: RunContext, trigger_id: str | None = None
+) -> Run:
     """An operator's `ComputeBonusesRequested`: recompute one closed period, or with
-    `dry_run` compute it without writing a statement or a summary revision."""
+    `dry_run` compute it without writing a statement or a summary revision. Raises
+    RequestRefused with the reason's code."""
     try:
         request = ComputeRequest.model_validate(detail)
         period = Period.parse(request.period)
     except (ValidationError, ValueError) as error:
-        raise RequestRefused(f"invalid request: {error}") from None
+        raise RequestRefused(
+            RefusalReason.INVALID_REQUEST, f"invalid request: {bounded_text(str(error))[0]}"
+        ) from None
     program = context.programs.get(request.program_id)
     if program is None:
-        raise RequestRefused(f"unknown program {request.program_id!r}")
-    if period.end > now:
-        raise RequestRefused(f"period {period} has not ended yet")
+        raise RequestRefused(
+            RefusalReason.UNKNOWN_PROGRAM, f"unknown program {request.program_id!r}"
+        )
+    refusal = refusal_for(program, period, now, context.retention_days)
+    if refusal is not None:
+        raise refusal
+    trigger = trigger_id or f"request:{uuid4().hex}"
     try:
-        return start_run(program, period, now, "request", request.dry_run, context)
+        return start_run(program, period, now, "request", trigger, request.dry_run, context)
     except RunInProgress as error:
-        raise RequestRefused(str(error)) from None
+        raise RequestRefused(RefusalReason.RUN_IN_PROGRESS, str(error)) from None
+
+
+def refusal_for(
+    program: LoadedProgram, period: Period, now: datetime, retention_days: int
+) -> RequestRefused | None:
+    """Why a request to compute the period would be refused, if it would (the
+    coordinator and the API both ask)."""
+    if not program.rules.covers(period):
+        return RequestRefused(
+            RefusalReason.OUTSIDE_PROGRAM,
+            f"{period} is outside the program {program.rules.program_id} "
+            f"({program.rules.starts or '...'} to {program.rules.ends or '...'})",
+        )
+    if period.end > now:
+        return RequestRefused(RefusalReason.PERIOD_OPEN, f"period {period} has not ended yet")
+    if inputs_expired(period, now, retention_days):
+        return RequestRefused(
+            RefusalReason.INPUTS_EXPIRED,
+            f"the engagement of {period} is kept {retention_days} days after the "
+            "period ends: it can no longer be recomputed",
+        )
+    return None
 
 
 def start_run(
@@ -174,16 +321,21 @@ def start_run(
     period: Period,
     now: datetime,
     trigger: str,
+    trigger_id: str,
     dry_run: bool,
     context: RunContext,
 ) -> Run:
-    run_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid4().hex[:10]}"
+    """Start (or, delivered again, resume) the run that `trigger_id` asked for."""
     program_id = program.rules.program_id
+    run_id = run_id_for(trigger_id, program_id, period)
+    existing = context.results.run(program_id, period, run_id)
+    if existing is not None and existing.status != RunStatus.SCORING:
+        return existing  # started before, and past its start: nothing to redo
     if dry_run:  # a dry run writes nothing the period keeps, so it needs no hold
         state = context.results.period_state(program_id, period)
     else:
         state = context.results.claim_period(program_id, period, run_id, now, now - STALE_RUN)
-    run = Run(
+    run = existing or Run(
         run_id=run_id,
         program_id=program_id,
         period=period,
@@ -192,7 +344,7 @@ def start_run(
         dry_run=dry_run,
         started_at=now,
         late_after=state.first_computed_at if state else None,
-        status="scoring",
+        status=RunStatus.SCORING,
         shards=CREATOR_BUCKETS,
         scored=frozenset(),
         issued=frozenset(),
@@ -230,48 +382,60 @@ def _fan_out(
 # --- the shards -------------------------------------------------------------------------
 
 
-def run_shard_task(task: ShardTask, now: datetime, context: RunContext) -> None:
+def run_shard_task(task: ShardTask, now: datetime, context: RunContext) -> TaskOutcome:
+    """One task: checks first that its run still holds its period (the fence); a task of
+    a superseded or abandoned run writes nothing and is acknowledged."""
     run = context.results.run(task.program_id, Period.parse(task.period), task.run_id)
     if run is None:
-        raise StorageError(f"run {task.run_id} does not exist")
+        return TaskOutcome(superseded=True)  # no such run: nothing to do, ever
+    if not run.dry_run and run.status in ACTIVE and not context.results.holds_period(run):
+        context.results.mark_superseded(run)
+        return TaskOutcome(superseded=True)
     program = context.programs.get(run.program_id)
     if program is None or program.content_hash != run.rules_hash:
         raise RulesChanged(f"run {run.run_id} started on rules {run.rules_hash}")
-    if task.phase == "score":
-        score_shard(run, program, task.buckets, context)
-    else:
-        issue_shard(run, program, task.buckets, now, context)
+    try:
+        if task.phase == "score":
+            return score_shard(run, program, task.buckets, context)
+        return issue_shard(run, program, task.buckets, now, context)
+    except Superseded:
+        context.results.mark_superseded(run)
+        return TaskOutcome(superseded=True)
 
 
-def score_shard(run: Run, program: LoadedProgram, buckets: list[int], context: RunContext) -> None:
-    if run.status != "scoring":
-        if run.status == "issuing" and not run.issue_tasks_sent:
+def score_shard(
+    run: Run, program: LoadedProgram, buckets: list[int], context: RunContext
+) -> TaskOutcome:
+    if run.status != RunStatus.SCORING:
+        if run.status == RunStatus.ISSUING and not run.issue_tasks_sent:
             settle_run(run, program, context)  # a settler that failed before its fan-out
-        return
-    for bucket in buckets:
-        _score_bucket(run, program, bucket, context)
+        return TaskOutcome()
+    held = sum(_score_bucket(run, program, bucket, context) for bucket in buckets)
     if context.results.mark_shards_done(run, SCORED, buckets) == run.shards:
         settle_run(run, program, context)
+    return TaskOutcome(held=held)
 
 
-def _score_bucket(run: Run, program: LoadedProgram, bucket: int, context: RunContext) -> None:
+def _score_bucket(run: Run, program: LoadedProgram, bucket: int, context: RunContext) -> int:
+    """Draft every creator of the bucket; returns how many were held. A creator whose
+    facts cannot be read, whose computation fails or whose statement would be too large
+    to store is held (SPEC 4, isolation): the others are drafted as usual."""
     period = run.period
     facts = context.facts.bucket_facts(bucket)
     engagement = context.engagement.bucket_engagement(period, bucket, run.late_after)
-    creators = {
-        creator
-        for creator, creator_facts in facts.items()
-        if any(fact.occurred_at < period.end for fact in creator_facts)
-    } | set(engagement.tallies)
-    drafts = [
-        draft_creator(
-            program,
-            period,
-            creator,
-            CreatorInputs(facts.get(creator, []), engagement.tallies.get(creator, {})),
-        )
-        for creator in sorted(creators)
-    ]
+    creators = (
+        {
+            creator
+            for creator, creator_facts in facts.facts.items()
+            if any(fact.occurred_at < period.end for fact in creator_facts)
+        }
+        | set(engagement.tallies)
+        | facts.unreadable
+    )
+    drafts = []
+    for creator in sorted(creators):
+        draft = _draft_or_hold(program, period, creator, facts, engagement, context)
+        drafts.append(draft)
     context.results.put_drafts(run, drafts)
     totals = totals_by_market(program, drafts)
     context.results.put_shard_result(
@@ -285,11 +449,36 @@ def _score_bucket(run: Run, program: LoadedProgram, bucket: int, context: RunCon
             creators=len(drafts),
         ),
     )
+    return sum(1 for draft in drafts if draft.held)
+
+
+def _draft_or_hold(
+    program: LoadedProgram,
+    period: Period,
+    creator: str,
+    facts: BucketFacts,
+    engagement: BucketEngagement,
+    context: RunContext,
+) -> StatementDraft:
+    if creator not in facts.unreadable:
+        try:
+            draft = draft_creator(
+                program,
+                period,
+                creator,
+                CreatorInputs(facts.facts.get(creator, []), engagement.tallies.get(creator, {})),
+            )
+            if context.results.fits(draft):
+                return draft
+        except Exception:  # isolation: one creator's data never stops the others
+            logger.exception("creator held while scoring", creator_id=creator)
+    return held_draft(program, period, creator)
 
 
 def settle_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
     """Settle every market from the shards' totals, then issue: buckets without creators
-    are done at once, the others fan out. Deterministic, so settling twice is harmless."""
+    are done at once, the others fan out. Deterministic, so settling twice is harmless.
+    A provisional run keeps its settlement for the estimates and stops here."""
     shards = context.results.scored_shards(run)
     if len(shards) != run.shards:
         raise TransientStorageError(f"{len(shards)} of {run.shards} shard results readable")
@@ -299,9 +488,19 @@ def settle_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
             totals[name] = totals.get(name, MarketTotals()).merge(record.restore())
     settlements = settle_markets(program, totals)
     records = {name: SettlementRecord.of(s) for name, s in settlements.items()}
+    if run.trigger == PROVISIONAL:
+        context.results.save_provisional(
+            run.program_id,
+            run.period,
+            ProvisionalSettlement(run_id=run.run_id, as_of=run.started_at, settlements=records),
+        )
+        if context.results.save_settlements(run, records):
+            with suppress(ConditionFailed):
+                context.results.close_run(replace(run, status=RunStatus.ISSUING), "complete")
+        return
     if not context.results.save_settlements(run, records):
         return  # the run has moved past issuing
-    run = replace(run, status="issuing", settlements=records)
+    run = replace(run, status=RunStatus.ISSUING, settlements=records)
     empty = [bucket for bucket, shard in sorted(shards.items()) if shard.creators == 0]
     busy = [bucket for bucket, shard in sorted(shards.items()) if shard.creators > 0]
     for bucket in empty:
@@ -316,50 +515,69 @@ def settle_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
 
 def issue_shard(
     run: Run, program: LoadedProgram, buckets: list[int], now: datetime, context: RunContext
-) -> None:
-    if run.status in ("complete", "unchanged"):
-        if run.status == "complete" and not run.announced:
+) -> TaskOutcome:
+    if run.status in (RunStatus.COMPLETE, RunStatus.UNCHANGED):
+        if run.status == RunStatus.COMPLETE and not run.announced and run.trigger != PROVISIONAL:
             _announce_run(run, context)  # the finisher failed before announcing
-        return
-    if run.status != "issuing" or run.settlements is None:
+        return TaskOutcome()
+    if run.status == RunStatus.SUPERSEDED:
+        return TaskOutcome(superseded=True)
+    if run.status != RunStatus.ISSUING or run.settlements is None:
         raise TransientStorageError(f"run {run.run_id} is not settled yet")
-    for bucket in buckets:
-        _issue_bucket(run, program, bucket, now, context)
+    held = sum(_issue_bucket(run, program, bucket, now, context) for bucket in buckets)
     if context.results.mark_shards_done(run, ISSUED, buckets) == run.shards:
         finish_run(run, program, context)
+    return TaskOutcome(held=held)
 
 
 def _issue_bucket(
     run: Run, program: LoadedProgram, bucket: int, now: datetime, context: RunContext
-) -> None:
+) -> int:
+    """Finish the bucket's drafts; write a revision (fenced) for each statement that
+    changed, then announce the revisions this run wrote. Returns the creators held."""
     assert run.settlements is not None
     settlements = {name: record.restore() for name, record in run.settlements.items()}
     drafts = context.results.drafts(run, bucket)
     latest = context.results.latest_revisions(run.program_id, run.period, bucket)
     statements = []
-    to_announce: list[LatestRevision] = []
+    revisions: list[StatementRevision] = []
     for draft in drafts:
-        statement = finish_statement(program, draft, settlements)
+        statement = _finish_or_hold(program, draft, settlements, context)
         statements.append(statement)
-        if run.dry_run:
-            continue
         current = latest.get(statement.creator_id)
-        if current is not None and current.digest == statement.digest:
-            if not current.announced:
-                to_announce.append(current)
+        if run.dry_run or (current is not None and current.digest == statement.digest):
             continue
-        revision = StatementRevision(
-            **statement.model_dump(), revision=(current.revision if current else 0) + 1
+        revisions.append(
+            StatementRevision(
+                **statement.model_dump(), revision=(current.revision if current else 0) + 1
+            )
         )
-        try:
-            written = context.results.write_revision(revision, run.run_id, now)
-        except ConditionFailed:
-            raise TransientStorageError("a statement moved under us; retry the shard") from None
-        latest[statement.creator_id] = written
-        to_announce.append(written)
-    _announce_statements(run, to_announce, context)
-    revised = sum(1 for pointer in latest.values() if pointer.run_id == run.run_id)
-    context.results.put_shard_result(run, ISSUED, bucket, tally_issued(statements, revised))
+    for written in context.results.write_revisions(run, revisions, now):
+        latest[written.creator_id] = written
+    # This run's revisions of the bucket, including those an earlier delivery of this
+    # task wrote before failing: announced (again, at worst: consumers deduplicate on
+    # creator_id and revision).
+    ours = [pointer for pointer in latest.values() if pointer.run_id == run.run_id]
+    _announce_statements(run, ours, context)
+    context.results.put_shard_result(run, ISSUED, bucket, tally_issued(statements, len(ours)))
+    return sum(1 for statement in statements if HELD in statement.flags)
+
+
+def _finish_or_hold(
+    program: LoadedProgram,
+    draft: StatementDraft,
+    settlements: Mapping[str, Settlement],
+    context: RunContext,
+) -> Statement:
+    try:
+        statement = finish_statement(program, draft, settlements)
+        if context.results.fits(statement):
+            return statement
+    except Exception:  # isolation: one creator's data never stops the others
+        logger.exception("creator held while issuing", creator_id=draft.body.creator_id)
+    return held_statement(
+        program, held_draft(program, Period.parse(draft.body.period), draft.body.creator_id)
+    )
 
 
 def finish_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
@@ -374,22 +592,25 @@ def finish_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
     )
     summary = summarize(program, run.period, issued.values(), events)
     if run.dry_run:
-        context.results.close_run(run, "complete", summary)
-        _announce_run(replace(run, status="complete", summary=summary), context)
+        context.results.close_run(run, RunStatus.COMPLETE, summary)
+        _announce_run(replace(run, status=RunStatus.COMPLETE, summary=summary), context)
         return
     digest = summary_digest(summary)
     state = context.results.period_state(run.program_id, run.period)
     revised = sum(shard.revised for shard in issued.values())
     try:
         if revised == 0 and state is not None and state.summary_digest == digest:
-            context.results.close_run(run, "unchanged")  # same inputs: nothing new at all
+            context.results.close_run(run, RunStatus.UNCHANGED)  # same inputs: nothing new
             return
         revision = (state.summary_revision if state else 0) + 1
+        # Fenced: the transaction is conditional on the run still holding its period.
         context.results.complete_run(run, summary, digest, revision)
     except ConditionFailed:
-        return  # another finisher closed the run; it announces it
+        return  # another finisher closed the run (it announces it), or the run lost
+        # its period (it writes nothing)
     _announce_run(
-        replace(run, status="complete", summary=summary, summary_revision=revision), context
+        replace(run, status=RunStatus.COMPLETE, summary=summary, summary_revision=revision),
+        context,
     )
 
 
@@ -422,8 +643,6 @@ def _announce_statements(run: Run, revisions: list[LatestRevision], context: Run
             for revision in revisions
         ],
     )
-    for revision in revisions:
-        context.results.mark_announced(run.program_id, run.period, revision)
 
 
 def _announce_run(run: Run, context: RunContext) -> None:
@@ -447,6 +666,7 @@ def period_computed_detail(run: Run, summary: RunSummary) -> dict[str, Any]:
         "creators_evaluated": summary.creators_evaluated,
         "creators_eligible": summary.creators_eligible,
         "creators_paid": summary.creators_paid,
+        "creators_held": summary.held,
         "markets": [
             {"market": m.market, "creators": m.creators, "eligible": m.eligible, "paid": m.paid}
             for m in summary.markets

@@ -30,7 +30,13 @@ from bonus_engine.payout import (
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import LoadedProgram, PoolPayout
 from bonus_engine.scoring import Tally, score_creator
-from bonus_engine.statements import Statement, StatementDraft, draft_statement, finish_statement
+from bonus_engine.statements import (
+    HELD,
+    Statement,
+    StatementDraft,
+    draft_statement,
+    finish_statement,
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ def draft_creator(
 ) -> StatementDraft:
     """Eligibility as of the period's end, points, and the payout prepared for settling."""
     decision = judge_eligibility(program.rules, inputs.facts, period.end)
-    restricted = restricted_posts(inputs.facts, period.end)
+    restricted = restricted_posts(inputs.facts)
     points = score_creator(program.rules.scoring, inputs.tally, restricted)
     return draft_statement(program, period, creator_id, decision, points)
 
@@ -170,13 +176,15 @@ class IssuedShard(_Record):
     paid: int
     markets: dict[str, MarketTally]
     revised: int  # statements of this shard whose latest revision this run wrote
+    held: int = 0  # creators whose computation failed (statement flag `held`)
 
 
 def tally_issued(statements: Iterable[Statement], revised: int) -> IssuedShard:
     markets: dict[str, MarketTally] = {}
-    creators = eligible = paid = 0
+    creators = eligible = paid = held = 0
     for statement in statements:
         creators += 1
+        held += HELD in statement.flags
         eligible += statement.eligible
         paid += statement.amount_minor > 0
         if statement.market is not None and statement.currency is not None:
@@ -188,7 +196,12 @@ def tally_issued(statements: Iterable[Statement], revised: int) -> IssuedShard:
             )
             markets[statement.market] = markets.get(statement.market, MarketTally()).add(line)
     return IssuedShard(
-        creators=creators, eligible=eligible, paid=paid, markets=markets, revised=revised
+        creators=creators,
+        eligible=eligible,
+        paid=paid,
+        markets=markets,
+        revised=revised,
+        held=held,
     )
 
 
@@ -218,6 +231,7 @@ class RunSummary(_Record):
     creators_evaluated: int
     creators_eligible: int
     creators_paid: int
+    held: int = 0  # creators whose computation failed: paid 0, flag `held` (SPEC 4)
     markets: list[MarketSummary]
     events: EventCounts
 
@@ -228,9 +242,10 @@ def summarize(
     issued: Iterable[IssuedShard],
     events: EventCounts,
 ) -> RunSummary:
-    creators = eligible = paid = 0
+    creators = eligible = paid = held = 0
     markets: dict[str, MarketTally] = {}
     for shard in issued:
+        held += shard.held
         creators += shard.creators
         eligible += shard.eligible
         paid += shard.paid
@@ -267,6 +282,7 @@ def summarize(
         creators_evaluated=creators,
         creators_eligible=eligible,
         creators_paid=paid,
+        held=held,
         markets=lines,
         events=events,
     )

@@ -1,17 +1,23 @@
 """Recording one creator fact and keeping the creator's current decision up to date."""
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bonus_engine.eligibility import EligibilityDecision, judge_eligibility
-from bonus_engine.facts import Fact, InvalidFact, UnknownFactType, parse_fact
+from bonus_engine.facts import Fact, InvalidFact, PostRestricted, UnknownFactType, parse_fact
 from bonus_engine.messaging import EventPublisher
 from bonus_engine.periods import Period, closed_periods_since
 from bonus_engine.program_rules import LoadedProgram
-from bonus_engine.rejections import Rejection, RejectionReason, RejectionSource
+from bonus_engine.rejections import (
+    Rejection,
+    RejectionReason,
+    RejectionSource,
+    bounded_id,
+    bounded_text,
+    json_excerpt,
+)
 from bonus_engine.storage.dynamo import ConditionFailed, TransientStorageError
 from bonus_engine.storage.facts_store import CreatorRecord, FactsStore, StoredDecision
 from bonus_engine.storage.rejections_store import RejectionStore
@@ -53,7 +59,7 @@ def record_fact(
     if not record.has(fact):
         # A fact that arrives after a period closed can change it: mark those periods
         # first, so that a failure between the two writes still leaves the mark.
-        affected = closed_periods_since(fact.occurred_at, now, recompute_window_months)
+        affected = closed_periods_since(_changes_from(fact), now, recompute_window_months)
         if affected:
             facts.mark_changed(affected, now, fact.fact_id)
         outcome.new = facts.add_fact(fact, received_at=now)
@@ -63,6 +69,16 @@ def record_fact(
         if _refresh_decision(fact.creator_id, program, now, record, facts, publisher):
             outcome.changed_programs.append(program.rules.program_id)
     return outcome
+
+
+def _changes_from(fact: Fact) -> datetime:
+    """From when a fact can change computed periods: when it occurred, except for a
+    restricted post, which never earns in any period (SPEC section 2): every closed
+    period of the recompute window is recomputed (one that the post did not touch
+    recomputes to the same statements and writes nothing)."""
+    if isinstance(fact, PostRestricted):
+        return datetime.min.replace(tzinfo=UTC)
+    return fact.occurred_at
 
 
 def _refresh_decision(
@@ -142,17 +158,17 @@ def _rejection(event: Mapping[str, Any], error: Exception, now: datetime) -> Rej
     )
     detail = event.get("detail")
     detail_map: Mapping[str, Any] = detail if isinstance(detail, Mapping) else {}
-    raw = _json_text({"detail-type": event.get("detail-type"), "detail": detail})
-    creator = detail_map.get("creator_id")
+    raw, cut = json_excerpt({"detail-type": event.get("detail-type"), "detail": detail})
     return Rejection(
         source=RejectionSource.FACTS,
         reason=reason,
-        detail=str(error),
+        detail=bounded_text(str(error))[0],
         period=_period_of(detail_map.get("occurred_at")) or Period.containing(now),
         received_at=_received_at(event, now),
         raw=raw,
-        message_id=str(event.get("id")) if event.get("id") else None,
-        creator_id=creator[:128] if isinstance(creator, str) else None,
+        cut=cut,
+        message_id=bounded_id(event.get("id")),
+        creator_id=bounded_id(detail_map.get("creator_id")),
     )
 
 
@@ -169,7 +185,3 @@ def _received_at(event: Mapping[str, Any], now: datetime) -> datetime:
         return parse_rfc3339(event.get("time"))
     except ValueError:
         return now
-
-
-def _json_text(value: object) -> str:
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)

@@ -1,7 +1,9 @@
 """What each function is wired to, built from its settings once per container."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 from bonus_engine import aws_clients
 from bonus_engine.bonus_run import RunContext
@@ -19,6 +21,9 @@ from bonus_engine.storage.engagement_store import EngagementStore
 from bonus_engine.storage.facts_store import FactsStore
 from bonus_engine.storage.rejections_store import RejectionStore
 from bonus_engine.storage.results_store import ResultsStore
+
+if TYPE_CHECKING:  # only the API function imports the API's code
+    from bonus_engine.creator_api import ApiContext
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ def _table(name: str) -> Table:
 def for_ingestion() -> IngestDependencies:
     settings = IngestSettings.from_environment()
     return IngestDependencies(
-        engagement=EngagementStore(_table(settings.engagement_table)),
+        engagement=EngagementStore(_table(settings.engagement_table), settings.retention_days),
         rejections=RejectionStore(_table(settings.rejections_table)),
     )
 
@@ -74,6 +79,8 @@ def for_coordinator() -> tuple[RunContext, int]:
         tasks=TaskQueue(aws_clients.sqs(), settings.compute_queue_url),
         publisher=None,
         buckets_per_task=settings.buckets_per_task,
+        retention_days=settings.retention_days,
+        provisional_every=timedelta(hours=settings.provisional_every_hours),
     )
     return context, settings.recompute_window_months
 
@@ -90,12 +97,30 @@ def for_shards() -> RunContext:
         tasks=TaskQueue(aws_clients.sqs(), settings.compute_queue_url),
         publisher=EventPublisher(aws_clients.events(), settings.event_bus_name),
         buckets_per_task=settings.buckets_per_task,
+        retention_days=settings.retention_days,
+    )
+
+
+@cache
+def for_api() -> "ApiContext":
+    from bonus_engine.creator_api import ApiContext, ComputeRequests
+    from bonus_engine.settings import ApiSettings
+
+    settings = ApiSettings.from_environment()
+    return ApiContext(
+        programs=programs_in(settings.program_rules_dir),
+        facts=FactsStore(_table(settings.facts_table)),
+        engagement=EngagementStore(_table(settings.engagement_table)),
+        results=ResultsStore(_table(settings.results_table)),
+        rejections=RejectionStore(_table(settings.rejections_table)),
+        compute_requests=ComputeRequests(aws_clients.events(), settings.event_bus_name),
+        retention_days=settings.retention_days,
     )
 
 
 def forget() -> None:
     """Drop what was built (tests build each emulation afresh)."""
-    for factory in (for_ingestion, for_eligibility, for_coordinator, for_shards):
+    for factory in (for_ingestion, for_eligibility, for_coordinator, for_shards, for_api):
         factory.cache_clear()
     programs_in.cache_clear()
     aws_clients.forget_clients()

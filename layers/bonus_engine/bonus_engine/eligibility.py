@@ -120,8 +120,8 @@ def active_strikes(timeline: list[Fact], at: datetime) -> int:
     )
 
 
-def restricted_posts(facts: Iterable[Fact], at: datetime) -> frozenset[str]:
-    """Posts restricted by a fact that occurred before `at`: they earn nothing."""
-    return frozenset(
-        fact.post_id for fact in facts if isinstance(fact, PostRestricted) and fact.occurred_at < at
-    )
+def restricted_posts(facts: Iterable[Fact]) -> frozenset[str]:
+    """Posts that broke a policy: they earn nothing in any period, whenever the
+    restriction occurred (SPEC section 2): a restriction known at computing time applies
+    to every period of the post, before and after it."""
+    return frozenset(fact.post_id for fact in facts if isinstance(fact, PostRestricted))

@@ -15,7 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 
 from bonus_engine.identifiers import CreatorId, EventId, PostId
 from bonus_engine.periods import Period
-from bonus_engine.rejections import Rejection, RejectionReason, RejectionSource
+from bonus_engine.rejections import (
+    Rejection,
+    RejectionReason,
+    RejectionSource,
+    bounded_id,
+    bounded_text,
+    json_excerpt,
+    nests_deeper_than,
+    storable_text,
+)
 from bonus_engine.timestamps import Rfc3339, parse_rfc3339, to_utc_text
 
 Format = Literal["reel", "carousel", "standard"]
@@ -86,107 +95,189 @@ class MessageContext:
 @dataclass
 class ParsedMessage:
     events: list[EngagementEvent] = field(default_factory=list)
+    positions: list[int | None] = field(default_factory=list)  # each event's, in the message
     rejections: list[Rejection] = field(default_factory=list)
+
+    def accept(self, event: EngagementEvent, position: int | None) -> None:
+        self.events.append(event)
+        self.positions.append(position)
+
+
+MAX_EVENT_DEPTH = 16  # nesting an event may hold (a valid one has none)
+MAX_NUMBER_DIGITS = 30  # digits of a JSON number read as such; longer is refused
+LOCATION_PART_LIMIT = 64  # characters of a field name quoted in a detail
+
+
+class _DuplicateKeys(dict[str, Any]):
+    """A JSON object that named one key twice: refused, never silently read (two parsers
+    could read two different events from it)."""
+
+    duplicates: list[str]
+
+
+class _Unreadable(str):
+    """A JSON number too long to read, or NaN/Infinity: kept as its text so that the
+    event holding it is refused by the field's own rule (and only that event)."""
+
+    __slots__ = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) == len(pairs):
+        return document
+    flagged = _DuplicateKeys(document)
+    seen: set[str] = set()
+    flagged.duplicates = []
+    for key, _ in pairs:
+        if key in seen:
+            flagged.duplicates.append(key)
+        seen.add(key)
+    return flagged
+
+
+def _number(text: str) -> int | _Unreadable:
+    return int(text) if len(text) <= MAX_NUMBER_DIGITS else _Unreadable(text)
+
+
+def load_json(body: str) -> Any:
+    """json.loads that never reads a document two ways (duplicate keys are flagged) and
+    never spends unbounded time on a number (very long ones stay text). Raises ValueError
+    or RecursionError for what is not JSON."""
+    return json.loads(
+        body,
+        object_pairs_hook=_object,
+        parse_int=_number,
+        parse_constant=_Unreadable,
+    )
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """`count: must not be zero; quality: Input should be 'organic', ...` (no input echo)."""
+    """`count: must not be zero; quality: Input should be 'organic', ...` (no input echo;
+    field names cut to LOCATION_PART_LIMIT characters)."""
     parts = []
     for item in error.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in item["loc"]) or "event"
+        location = ".".join(_quoted(part) for part in item["loc"]) or "event"
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown field"
         parts.append(f"{location}: {message}")
-    return "; ".join(parts)
+    return bounded_text("; ".join(parts))[0]
+
+
+def _quoted(part: object) -> str:
+    text = storable_text(str(part))
+    return text if len(text) <= LOCATION_PART_LIMIT else text[:LOCATION_PART_LIMIT] + "..."
 
 
 def parse_message(body: str, context: MessageContext, now: datetime) -> ParsedMessage:
-    """Split a message body into valid events and rejections (never raises on bad input)."""
+    """Split a message body into valid events and rejections. Never raises on input:
+    any bytes, depth, size or number give a rejection with a reason."""
     result = ParsedMessage()
     try:
-        document = json.loads(body)
+        document = load_json(body)
     except (ValueError, RecursionError) as error:
+        detail = f"body is not JSON: {type(error).__name__}: {error}"
         result.rejections.append(
-            _rejection(RejectionReason.INVALID_JSON, f"body is not JSON: {error}", body, context)
+            _rejection(RejectionReason.INVALID_JSON, detail, body, False, context)
         )
         return result
 
-    if isinstance(document, dict) and "events" in document:
-        items = document["events"]
-        problem = None
-        if set(document) != {"events"}:
-            extra = sorted(set(document) - {"events"})
-            problem = f"an envelope holds only 'events'; unknown fields: {extra}"
-        elif not isinstance(items, list):
-            problem = "'events' must be a list"
-        elif not 1 <= len(items) <= MAX_EVENTS_PER_ENVELOPE:
-            problem = f"'events' holds {len(items)} events; 1 to {MAX_EVENTS_PER_ENVELOPE} allowed"
-        if problem:
-            result.rejections.append(
-                _rejection(RejectionReason.INVALID_ENVELOPE, problem, body, context)
-            )
-            return result
-        for position, item in enumerate(items):
-            _judge_event(item, position, context, now, result)
-    elif isinstance(document, dict):
-        _judge_event(document, None, context, now, result)
-    else:
+    problem = _envelope_problem(document)
+    if problem is not None:
         result.rejections.append(
-            _rejection(
-                RejectionReason.INVALID_ENVELOPE,
-                f"body must be one event or an envelope object, got {_json_kind(document)}",
-                body,
-                context,
-            )
+            _rejection(RejectionReason.INVALID_ENVELOPE, problem, body, False, context)
         )
+        return result
+    if "events" in document:
+        for position, item in enumerate(document["events"]):
+            _judge_event(item, position, context, now, result)
+    else:
+        _judge_event(document, None, context, now, result)
     return result
+
+
+def _envelope_problem(document: Any) -> str | None:
+    """Why the body is neither one event nor exactly {"events": [1..500 items]}."""
+    if not isinstance(document, dict):
+        return f"body must be one event or an envelope object, got {_json_kind(document)}"
+    if "events" not in document:
+        return None  # one event (judged on its own, duplicate keys included)
+    if isinstance(document, _DuplicateKeys):
+        return f"an envelope names a key twice: {_names(document.duplicates)}"
+    if set(document) != {"events"}:
+        return (
+            f"an envelope holds only 'events'; unknown fields: {_names(set(document) - {'events'})}"
+        )
+    items = document["events"]
+    if not isinstance(items, list):
+        return "'events' must be a list"
+    if not 1 <= len(items) <= MAX_EVENTS_PER_ENVELOPE:
+        return f"'events' holds {len(items)} events; 1 to {MAX_EVENTS_PER_ENVELOPE} allowed"
+    return None
+
+
+def _names(names: Any) -> str:
+    return ", ".join(repr(_quoted(name)) for name in sorted(names)[:10]) + (
+        f" and {len(names) - 10} more" if len(names) > 10 else ""
+    )
 
 
 def _judge_event(
     item: Any, position: int | None, context: MessageContext, now: datetime, into: ParsedMessage
 ) -> None:
-    raw = json.dumps(item, sort_keys=True, ensure_ascii=False)
-    if not isinstance(item, dict):
-        into.rejections.append(
-            _rejection(
-                RejectionReason.INVALID_EVENT,
-                f"an event must be a JSON object, got {_json_kind(item)}",
-                raw,
-                context,
-                position,
-            )
+    """One event: accepted into `into`, or rejected with its reason. Never raises."""
+    try:
+        problem, event = _validate(item, now)
+    except Exception as error:  # no input may fail the message: a bug here is a rejection
+        problem, event = (
+            (RejectionReason.INVALID_EVENT, f"cannot be read: {type(error).__name__}"),
+            None,
         )
+    if event is not None and problem is None:
+        into.accept(event, position)
         return
+    assert problem is not None
+    reason, detail = problem
+    fields = item if isinstance(item, dict) else {}
+    period = event.period if event is not None else None
+    into.rejections.append(
+        _rejection(reason, detail, *event_text(item), context, position, fields, period)
+    )
+
+
+def _validate(
+    item: Any, now: datetime
+) -> tuple[tuple[RejectionReason, str] | None, EngagementEvent | None]:
+    if not isinstance(item, dict):
+        return (
+            RejectionReason.INVALID_EVENT,
+            f"an event must be a JSON object, got {_json_kind(item)}",
+        ), None
+    if nests_deeper_than(item, MAX_EVENT_DEPTH):
+        return (RejectionReason.INVALID_EVENT, f"nested deeper than {MAX_EVENT_DEPTH} levels"), None
+    if isinstance(item, _DuplicateKeys):
+        return (
+            RejectionReason.INVALID_EVENT,
+            f"names a key twice: {_names(item.duplicates)}",
+        ), None
     try:
         event = EngagementEvent.model_validate(item)
     except ValidationError as error:
-        into.rejections.append(
-            _rejection(
-                RejectionReason.INVALID_EVENT,
-                describe_validation_error(error),
-                raw,
-                context,
-                position,
-                item,
-            )
-        )
-        return
+        return (RejectionReason.INVALID_EVENT, describe_validation_error(error)), None
     if event.occurred_at > now + FUTURE_TOLERANCE:
-        into.rejections.append(
-            _rejection(
-                RejectionReason.OCCURRED_IN_FUTURE,
-                f"occurred_at {to_utc_text(event.occurred_at)} is more than 5 minutes after "
-                f"{to_utc_text(now)}",
-                raw,
-                context,
-                position,
-                item,
-                period=event.period,
-            )
+        detail = (
+            f"occurred_at {to_utc_text(event.occurred_at)} is more than 5 minutes after "
+            f"{to_utc_text(now)}"
         )
-        return
-    into.events.append(event)
+        return (RejectionReason.OCCURRED_IN_FUTURE, detail), event
+    return None, event
+
+
+def event_text(item: Any) -> tuple[str, bool]:
+    """An event's text for a rejection (bounded; a deep or huge event is cut), and
+    whether it was cut."""
+    return json_excerpt(item, sort_keys=not isinstance(item, _DuplicateKeys))
 
 
 def rejection_for_conflict(
@@ -196,6 +287,7 @@ def rejection_for_conflict(
         RejectionReason.CONFLICTING_DUPLICATE,
         f"event_id {event.event_id} was already accepted with other content; the first stands",
         event.model_dump_json(),
+        False,
         context,
         position,
         {"event_id": event.event_id, "creator_id": event.creator_id},
@@ -207,23 +299,26 @@ def _rejection(
     reason: RejectionReason,
     detail: str,
     raw: str,
+    cut: bool,
     context: MessageContext,
     position: int | None = None,
     item: dict[str, Any] | None = None,
     period: Period | None = None,
 ) -> Rejection:
     item = item or {}
+    excerpt, longer = bounded_text(raw)
     return Rejection(
         source=RejectionSource.ENGAGEMENT,
         reason=reason,
-        detail=detail,
+        detail=bounded_text(detail)[0],
         period=period or _period_hint(item) or Period.containing(context.received_at),
         received_at=context.received_at,
-        raw=raw,
+        raw=excerpt,
+        cut=cut or longer,
         position=position,
         message_id=context.message_id,
-        event_id=_text_field(item, "event_id"),
-        creator_id=_text_field(item, "creator_id"),
+        event_id=bounded_id(item.get("event_id")),
+        creator_id=bounded_id(item.get("creator_id")),
     )
 
 
@@ -233,11 +328,6 @@ def _period_hint(item: dict[str, Any]) -> Period | None:
         return Period.containing(parse_rfc3339(item.get("occurred_at")))
     except ValueError:
         return None
-
-
-def _text_field(item: dict[str, Any], name: str) -> str | None:
-    value = item.get(name)
-    return value[:128] if isinstance(value, str) else None
 
 
 def _json_kind(value: Any) -> str:

@@ -8,8 +8,10 @@ fact has the same id and is stored once. Facts are ordered by when they became t
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -24,22 +26,29 @@ from pydantic import (
 
 from bonus_engine.engagement import describe_validation_error
 from bonus_engine.identifiers import CountryCode, CreatorId, PostId, ProgramId, StrikeId
-from bonus_engine.money import parse_decimal
 from bonus_engine.timestamps import Rfc3339, to_utc_text
 
 FACT_SOURCE = "creators"
 
 
-def _non_negative_decimal_string(value: object) -> Decimal:
-    if not isinstance(value, str):
-        raise ValueError('must be a decimal string, like "150000"')
-    amount = parse_decimal(value)
-    if amount < 0:
-        raise ValueError("must not be negative")
+# SPEC section 2: > 0, at most 15 digits before the point and 2 after it, nothing else
+# (no sign, no exponent, no spaces): a cap always fits the arithmetic and a stored item.
+_BONUS_CAP = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
+
+
+def _bonus_cap(value: object) -> Decimal:
+    if not isinstance(value, str) or _BONUS_CAP.fullmatch(value) is None:
+        raise ValueError(
+            "must be a decimal string above 0 with at most 15 digits before the point and "
+            '2 after it, like "150000" or "2000.50"'
+        )
+    amount = Decimal(value)
+    if amount <= 0:
+        raise ValueError("must be above 0")
     return amount
 
 
-DecimalString = Annotated[Decimal, BeforeValidator(_non_negative_decimal_string)]
+BonusCap = Annotated[Decimal, BeforeValidator(_bonus_cap)]
 
 
 class _Fact(BaseModel):
@@ -49,8 +58,9 @@ class _Fact(BaseModel):
     creator_id: CreatorId
     occurred_at: Rfc3339
 
-    @property
+    @cached_property
     def fact_id(self) -> str:
+        """A hash of what the fact says (computed once: facts are immutable)."""
         return fact_id(self)
 
 
@@ -65,7 +75,7 @@ class CreatorProfileChanged(_Fact):
 class CreatorInvited(_Fact):
     kind: ClassVar[str] = "CreatorInvited"
     program_id: ProgramId
-    bonus_cap: DecimalString | None = None
+    bonus_cap: BonusCap | None = None
 
 
 class CreatorInvitationRevoked(_Fact):

@@ -28,7 +28,8 @@ def ingest_message(
     parsed = parse_message(body, context, now)
     recorded = engagement.record(parsed.events, accepted_at=now, marker_id=context.message_id)
     rejected = parsed.rejections + [
-        rejection_for_conflict(event, context, None) for event in recorded.conflicts
+        rejection_for_conflict(parsed.events[index], context, parsed.positions[index])
+        for index in recorded.conflicts
     ]
     rejections.record(rejected)
     return IngestOutcome(

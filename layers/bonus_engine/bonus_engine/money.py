@@ -18,7 +18,9 @@ from decimal import (
 from fractions import Fraction
 
 # Decimal arithmetic that must stay exact: any rounding raises instead of passing silently.
-EXACT = Context(prec=60, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])
+# 100 digits hold any product of bounded inputs (rules: 15 + 6 digits; counts: 1e9 an
+# event); a creator whose sums still outgrew it would be held, never rounded.
+EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])
 
 # ISO 4217 minor-unit digits of the currencies the program pays in.
 MINOR_DIGITS: dict[str, int] = {"USD": 2, "JPY": 0, "KRW": 0}

@@ -25,22 +25,49 @@ from pydantic import (
 
 from bonus_engine.engagement import FORMATS, METRICS, Format, Metric, Quality
 from bonus_engine.identifiers import CountryCode, ProgramId
-from bonus_engine.money import MINOR_DIGITS, check_amount, format_decimal, parse_decimal
+from bonus_engine.money import (
+    MINOR_DIGITS,
+    check_amount,
+    decimal_places,
+    format_decimal,
+    parse_decimal,
+)
+from bonus_engine.periods import Period
 
 
 def _decimal(value: object) -> Decimal:
     return parse_decimal(value)
 
 
-def _non_negative(value: object) -> Decimal:
+# Every number of a rules file is bounded, so that no rules file can make the exact
+# arithmetic overflow or a stored item outgrow DynamoDB's: at most 15 digits before the
+# point and 6 after it (amounts are further held to their currency's minor unit).
+INTEGER_DIGITS = 15
+FRACTION_DIGITS = 6
+
+
+def _bounded(value: object) -> Decimal:
     amount = parse_decimal(value)
+    if amount.is_zero():
+        return Decimal(0)
+    if amount.adjusted() >= INTEGER_DIGITS:
+        raise ValueError(f"more than {INTEGER_DIGITS} digits before the point")
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: parse_decimal refuses the others
+    if exponent < -2 * INTEGER_DIGITS or decimal_places(amount) > FRACTION_DIGITS:
+        raise ValueError(f"more than {FRACTION_DIGITS} digits after the point")
+    return amount
+
+
+def _non_negative(value: object) -> Decimal:
+    amount = _bounded(value)
     if amount < 0:
         raise ValueError(f"must not be negative, got {format_decimal(amount)}")
     return amount
 
 
 def _positive(value: object) -> Decimal:
-    amount = parse_decimal(value)
+    amount = _bounded(value)
     if amount <= 0:
         raise ValueError(f"must be above 0, got {format_decimal(amount)}")
     return amount
@@ -60,8 +87,8 @@ class EligibilityRules(_Strict):
     account_type: Literal["professional", "personal"] = "professional"
     invitation_required: bool = True
     adult_required: bool = True
-    max_active_strikes: int = Field(0, ge=0, strict=True)
-    min_followers: int = Field(0, ge=0, strict=True)
+    max_active_strikes: int = Field(0, ge=0, le=1_000, strict=True)
+    min_followers: int = Field(0, ge=0, le=10**12, strict=True)
 
 
 class ScoringRules(_Strict):
@@ -157,7 +184,7 @@ Payout = Annotated[RatePayout | MilestonesPayout | PoolPayout, Field(discriminat
 
 class Market(_Strict):
     currency: Currency
-    min_qualifying_posts: int = Field(1, ge=0, strict=True)
+    min_qualifying_posts: int = Field(1, ge=0, le=1_000_000, strict=True)
     payout: Payout
     creator_cap: NonNegativeDecimal | None = None
     minimum_payout: NonNegativeDecimal | None = None
@@ -188,13 +215,37 @@ class Market(_Strict):
         return self
 
 
+def _period_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a month, like 2026-03")
+    return Period.parse(value).name
+
+
+PeriodName = Annotated[str, BeforeValidator(_period_name)]
+
+
 class ProgramRules(_Strict):
     program_id: ProgramId
     period: Literal["month"]
-    grace_hours: int = Field(ge=0, strict=True)
+    grace_hours: int = Field(ge=0, le=24 * 366, strict=True)
+    starts: PeriodName | None = None  # the first period of the program (a season)
+    ends: PeriodName | None = None  # the last one
     eligibility: EligibilityRules = EligibilityRules()
     scoring: ScoringRules
     markets: dict[CountryCode, Market] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _season_in_order(self) -> "ProgramRules":
+        if self.starts is not None and self.ends is not None and self.ends < self.starts:
+            raise ValueError(f"ends: {self.ends} is before starts: {self.starts}")
+        return self
+
+    def covers(self, period: Period) -> bool:
+        """Whether the period is one of the program's (SPEC section 3: no period before
+        `starts` or after `ends` is ever computed, scheduled or requested)."""
+        return (self.starts is None or period.name >= self.starts) and (
+            self.ends is None or period.name <= self.ends
+        )
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class _Settings(BaseModel):
 class IngestSettings(_Settings):
     engagement_table: str = Field(alias="ENGAGEMENT_TABLE_NAME", min_length=1)
     rejections_table: str = Field(alias="REJECTIONS_TABLE_NAME", min_length=1)
+    retention_days: int = Field(alias="ENGAGEMENT_RETENTION_DAYS", ge=30, le=3650)
 
 
 class EligibilitySettings(_Settings):
@@ -55,6 +56,8 @@ class CoordinatorSettings(_Settings):
     buckets_per_task: int = Field(alias="BUCKETS_PER_TASK", ge=1, le=64)
     program_rules_dir: Path = Field(alias="PROGRAM_RULES_DIR")
     recompute_window_months: int = Field(alias="RECOMPUTE_WINDOW_MONTHS", ge=1, le=12)
+    retention_days: int = Field(alias="ENGAGEMENT_RETENTION_DAYS", ge=30, le=3650)
+    provisional_every_hours: int = Field(alias="PROVISIONAL_EVERY_HOURS", ge=1, le=744)
 
 
 class ShardSettings(_Settings):
@@ -66,6 +69,20 @@ class ShardSettings(_Settings):
     buckets_per_task: int = Field(alias="BUCKETS_PER_TASK", ge=1, le=64)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     program_rules_dir: Path = Field(alias="PROGRAM_RULES_DIR")
+    retention_days: int = Field(alias="ENGAGEMENT_RETENTION_DAYS", ge=30, le=3650)
+
+
+class ApiSettings(_Settings):
+    """The creator and operator API: it reads every table but the engagement queue's, and
+    puts compute requests on the bus."""
+
+    engagement_table: str = Field(alias="ENGAGEMENT_TABLE_NAME", min_length=1)
+    facts_table: str = Field(alias="FACTS_TABLE_NAME", min_length=1)
+    rejections_table: str = Field(alias="REJECTIONS_TABLE_NAME", min_length=1)
+    results_table: str = Field(alias="RESULTS_TABLE_NAME", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    program_rules_dir: Path = Field(alias="PROGRAM_RULES_DIR")
+    retention_days: int = Field(alias="ENGAGEMENT_RETENTION_DAYS", ge=30, le=3650)
 
 
 @cache

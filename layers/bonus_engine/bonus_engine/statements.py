@@ -8,14 +8,16 @@ A statement is built in two steps, because the amount depends on the whole marke
 import hashlib
 import json
 from collections.abc import Mapping
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bonus_engine.eligibility import EligibilityDecision
+from bonus_engine.explanations import ExplanationLine, held_lines, render, statement_lines
 from bonus_engine.money import format_decimal, format_minor, parse_decimal, to_minor_floor
 from bonus_engine.payout import Payout, PayoutFlag, PreparedPayout, Settlement, pay, prepare
 from bonus_engine.periods import Period
-from bonus_engine.program_rules import LoadedProgram, PoolPayout, RatePayout
+from bonus_engine.program_rules import LoadedProgram
 from bonus_engine.scoring import CreatorPoints
 
 
@@ -68,7 +70,19 @@ class Statement(StatementBody):
     amount: str
     amount_minor: int
     flags: list[str]
-    explanation: list[str]
+    # Language-free lines (codes, decimal strings, minor units): the API renders them in
+    # the reader's language. Revisions stored before the lines existed have none.
+    explanation_lines: list[ExplanationLine] = Field(default_factory=list)
+    explanation: list[str]  # the English rendering of the lines
+
+    @model_validator(mode="before")
+    @classmethod
+    def _render_explanation(cls, data: Any) -> Any:
+        """`explanation` defaults to the English rendering of `explanation_lines`."""
+        if isinstance(data, dict) and "explanation" not in data:
+            lines = [ExplanationLine.model_validate(x) for x in data.get("explanation_lines", [])]
+            data = {**data, "explanation": render(lines, "en")}
+        return data
 
     @property
     def digest(self) -> str:
@@ -113,6 +127,7 @@ class PreparedPart(_Out):
 class StatementDraft(_Out):
     body: StatementBody
     prepared: PreparedPart | None  # None when the creator is in no market of the program
+    held: bool = False  # the creator's computation failed (see held_draft)
 
 
 def draft_statement(
@@ -154,6 +169,8 @@ def draft_statement(
 def finish_statement(
     program: LoadedProgram, draft: StatementDraft, settlements: Mapping[str, Settlement]
 ) -> Statement:
+    if draft.held:
+        return held_statement(program, draft)
     body = draft.body
     payout = Payout(0)
     market = program.rules.markets.get(body.market) if body.market else None
@@ -167,7 +184,45 @@ def finish_statement(
         amount=amount,
         amount_minor=payout.amount_minor,
         flags=flags,
-        explanation=_explain(program, body, draft.prepared, amount, flags),
+        explanation_lines=_explain(program, body, draft.prepared, amount, flags),
+    )
+
+
+HELD = "held"  # the flag of a statement whose computation failed (SPEC 4, isolation)
+
+
+def held_draft(
+    program: LoadedProgram, period: Period, creator_id: str, market: str | None = None
+) -> StatementDraft:
+    """The draft of a creator whose computation failed: no points, no part in any market,
+    flagged `held` once finished. The run goes on for everyone else."""
+    currency = program.rules.markets[market].currency if market in program.rules.markets else None
+    body = StatementBody(
+        creator_id=creator_id,
+        program_id=program.rules.program_id,
+        period=period.name,
+        market=market,
+        currency=currency,
+        eligible=False,
+        reasons=[],
+        points="0",
+        qualifying_posts=0,
+        rules_hash=program.content_hash,
+        breakdown=Breakdown(by_format={}, by_metric={}, post_adjustments="0", by_post=[]),
+    )
+    return StatementDraft(body=body, prepared=None, held=True)
+
+
+def held_statement(program: LoadedProgram, draft: StatementDraft) -> Statement:
+    """A held creator's statement: amount 0, flag `held`, and why in words."""
+    body = draft.body
+    amount = format_minor(0, body.currency) if body.currency else "0"
+    return Statement(
+        **body.model_dump(),
+        amount=amount,
+        amount_minor=0,
+        flags=[HELD],
+        explanation_lines=held_lines(body.currency),
     )
 
 
@@ -200,66 +255,34 @@ def _breakdown(points: CreatorPoints) -> Breakdown:
     )
 
 
-_REASON_TEXT = {
-    "no_profile": "no creator profile was known by the end of the period",
-    "not_professional": "the account was not a professional account",
-    "market_not_in_program": "the account's country is not a market of this program",
-    "not_adult": "the account holder was not confirmed as an adult",
-    "not_invited": "there was no standing invitation to this program",
-    "policy_strikes": "the account had more active policy strikes than the program allows",
-    "too_few_followers": "the account had fewer followers than the program requires",
-}
-
-
 def _explain(
     program: LoadedProgram,
     body: StatementBody,
     prepared: PreparedPart | None,
     amount: str,
     flags: list[str],
-) -> list[str]:
-    """Plain sentences for the creator; the breakdown holds the numbers behind them."""
-    lines = []
-    if not body.eligible:
-        reasons = "; ".join(_REASON_TEXT[reason] for reason in body.reasons)
-        lines.append(f"Not eligible this period: {reasons}.")
-    else:
-        lines.append(f"Eligible in market {body.market}.")
-    restricted = sum(1 for post in body.breakdown.by_post if post.restricted)
-    lines.append(
-        f"{body.points} points from {body.qualifying_posts} qualifying "
-        f"post{'s' * (body.qualifying_posts != 1)}"
-        + (
-            f"; {restricted} restricted post{'s' * (restricted != 1)} earned nothing"
-            if restricted
-            else ""
-        )
-        + "."
-    )
+) -> list[ExplanationLine]:
+    """Why the creator earned what they earned, as language-free lines (the breakdown
+    holds the numbers behind them); the reason texts are in the message catalogs."""
     market = program.rules.markets.get(body.market) if body.market else None
-    if body.eligible and market is not None and prepared is not None:
-        if "below_min_posts" in flags:
-            lines.append(
-                f"The market pays from {market.min_qualifying_posts} qualifying posts; "
-                "nothing is due."
-            )
-        elif isinstance(market.payout, PoolPayout):
-            lines.append("Your share of the market's pool follows your share of its points.")
-        elif isinstance(market.payout, RatePayout):
-            lines.append("Paid by the market's graduated rate per 1,000 points.")
-        else:
-            lines.append("Paid the amount of the highest milestone your points reached.")
-        if "capped" in flags:
-            cap = format_minor(
-                to_minor_floor(parse_decimal(prepared.cap or "0"), market.currency), market.currency
-            )
-            lines.append(f"Held at your cap of {cap} {body.currency}.")
-        if "budget_scaled" in flags:
-            lines.append("Scaled down with every creator's amount to fit the market's budget.")
-        if "below_minimum" in flags:
-            lines.append(
-                f"Below the minimum payout of {market.minimum_payout} {body.currency}; "
-                "nothing is paid."
-            )
-    lines.append(f"Amount: {amount} {body.currency or ''}".rstrip() + ", rounded down.")
-    return lines
+    currency = market.currency if market is not None else None
+    cap_minor = minimum_minor = None
+    if market is not None and prepared is not None and prepared.cap is not None:
+        cap_minor = to_minor_floor(parse_decimal(prepared.cap), market.currency)
+    if market is not None and market.minimum_payout is not None:
+        minimum_minor = to_minor_floor(market.minimum_payout, market.currency)
+    return statement_lines(
+        eligible=body.eligible,
+        reasons=body.reasons,
+        market=body.market,
+        currency=currency,
+        points=body.points,
+        qualifying_posts=body.qualifying_posts,
+        restricted_posts=sum(1 for post in body.breakdown.by_post if post.restricted),
+        payout_model=market.payout.model if market is not None and prepared else None,
+        min_qualifying_posts=market.min_qualifying_posts if market is not None else None,
+        flags=flags,
+        cap_minor=cap_minor,
+        minimum_minor=minimum_minor,
+        amount_minor=to_minor_floor(parse_decimal(amount), currency) if currency else 0,
+    )

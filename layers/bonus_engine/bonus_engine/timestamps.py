@@ -43,3 +43,8 @@ def to_utc_text(instant: datetime) -> str:
 
 def from_utc_text(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    """The clock every handler reads (one seam: the local tools and tests can set it)."""
+    return datetime.now(UTC)

@@ -43,7 +43,12 @@ class TransientStorageError(StorageError):
 
 
 class ConditionFailed(StorageError):
-    """A conditional write found the item not as expected (already applied, or changed)."""
+    """A conditional write found the item not as expected (already applied, or changed).
+    For a transaction, `failed` lists the positions of the actions whose condition failed."""
+
+    def __init__(self, code: str, failed: tuple[int, ...] = ()) -> None:
+        super().__init__(code)
+        self.failed = failed
 
 
 def translate(error: ClientError) -> StorageError:
@@ -57,7 +62,10 @@ def translate(error: ClientError) -> StorageError:
             reason.get("Code", "") for reason in error.response.get("CancellationReasons", [])
         ]
         if "ConditionalCheckFailed" in reasons:
-            return ConditionFailed(code)
+            failed = tuple(
+                i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"
+            )
+            return ConditionFailed(code, failed)
         return TransientStorageError(f"{code}: {reasons}")
     return StorageError(code)
 
@@ -250,7 +258,10 @@ class Table:
     def batch_put(self, items: Sequence[Mapping[str, Any]]) -> None:
         """Put every item (25 a request); unprocessed items are retried with backoff and,
         if they still fail, the whole call fails as transient. Puts only: a batch cannot
-        be conditional, so every item written here must be naturally idempotent."""
+        be conditional, so every item written here must be naturally idempotent.
+        Two items with one key in the same call: the last one is written (a batch
+        request refuses duplicate keys)."""
+        items = list({(item["pk"], item["sk"]): item for item in items}.values())
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
             pending: dict[str, Any] = {
                 self.name: [
@@ -279,6 +290,33 @@ class Table:
                     request[name] = to_attributes(request[name])
             items.append({kind: request})
         self._call("TransactWriteItems", True, TransactItems=items)
+
+    def query_page(
+        self,
+        partition: str,
+        prefix: str | None = None,
+        limit: int = 50,
+        start_key: Mapping[str, str] | None = None,
+    ) -> tuple[list[Item], dict[str, str] | None]:
+        """One page of a partition (optionally: sort keys with a prefix): its items and
+        the key to start the next page after, None on the last page (one Query)."""
+        condition = "pk = :pk"
+        values: dict[str, Any] = {":pk": partition}
+        if prefix is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = prefix
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": to_attributes(values),
+            "Limit": limit,
+        }
+        if start_key is not None:
+            kwargs["ExclusiveStartKey"] = to_attributes(start_key)
+        response = self._call("Query", False, **kwargs)
+        items = [from_attributes(attributes) for attributes in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return items, {k: str(v) for k, v in from_attributes(last).items()} if last else None
 
 
 _SNAKE = {

@@ -18,7 +18,7 @@ from bonus_engine.scoring import TallyKey
 from bonus_engine.storage import keys
 from bonus_engine.storage.change_markers import change_marker_items, changed_since
 from bonus_engine.storage.dynamo import Item, Table
-from bonus_engine.storage.retention import engagement_expiry
+from bonus_engine.storage.retention import ENGAGEMENT_DAYS, engagement_expiry
 from bonus_engine.timestamps import to_utc_text
 
 
@@ -26,7 +26,7 @@ from bonus_engine.timestamps import to_utc_text
 class RecordResult:
     new: list[EngagementEvent] = field(default_factory=list)
     duplicates: list[EngagementEvent] = field(default_factory=list)
-    conflicts: list[EngagementEvent] = field(default_factory=list)
+    conflicts: list[int] = field(default_factory=list)  # indices into the events recorded
 
 
 @dataclass
@@ -39,8 +39,9 @@ class BucketEngagement:
 
 
 class EngagementStore:
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, retention_days: int = ENGAGEMENT_DAYS) -> None:
         self.table = table
+        self.retention_days = retention_days
 
     def record(
         self, events: Sequence[EngagementEvent], accepted_at: datetime, marker_id: str
@@ -60,15 +61,17 @@ class EngagementStore:
         counted once, but with other content the later put stands (docs/STORAGE.md)."""
         result = RecordResult()
         first_by_key: dict[tuple[str, str], EngagementEvent] = {}
-        for event in events:
+        first_index: dict[tuple[str, str], int] = {}
+        for index, event in enumerate(events):
             key = _key(event)
             seen = first_by_key.get(key)
             if seen is None:
                 first_by_key[key] = event
+                first_index[key] = index
             elif seen.content_digest == event.content_digest:
                 result.duplicates.append(event)
             else:
-                result.conflicts.append(event)
+                result.conflicts.append(index)
 
         stored = {
             (item["pk"], item["sk"]): item["digest"]
@@ -84,7 +87,8 @@ class EngagementStore:
             elif stored[key] == event.content_digest:
                 result.duplicates.append(event)
             else:
-                result.conflicts.append(event)
+                result.conflicts.append(first_index[key])
+        result.conflicts.sort()
 
         # The mark goes first: if the events' write then fails halfway, the redelivery
         # sees part of them as duplicates, but the period is marked already.
@@ -92,7 +96,9 @@ class EngagementStore:
         if closed:
             self.table.batch_put(change_marker_items(closed, accepted_at, marker_id, "engagement"))
         accepted_text = to_utc_text(accepted_at)
-        self.table.batch_put([_event_item(event, accepted_text) for event in result.new])
+        self.table.batch_put(
+            [_event_item(event, accepted_text, self.retention_days) for event in result.new]
+        )
         return result
 
     def bucket_engagement(
@@ -124,7 +130,7 @@ def _key(event: EngagementEvent) -> tuple[str, str]:
     return key["pk"], key["sk"]
 
 
-def _event_item(event: EngagementEvent, accepted_text: str) -> Item:
+def _event_item(event: EngagementEvent, accepted_text: str, retention_days: int) -> Item:
     pk, sk = _key(event)
     return {
         "pk": pk,
@@ -138,5 +144,5 @@ def _event_item(event: EngagementEvent, accepted_text: str) -> Item:
         "occurred_at": to_utc_text(event.occurred_at),
         "digest": event.content_digest,
         "accepted_at": accepted_text,
-        "expires_at": engagement_expiry(event.period),
+        "expires_at": engagement_expiry(event.period, retention_days),
     }

@@ -51,6 +51,12 @@ class CreatorRecord:
         return any(known.fact_id == fact.fact_id for known in self.facts)
 
 
+@dataclass
+class BucketFacts:
+    facts: dict[str, list[Fact]]  # by creator
+    unreadable: set[str]  # creators with a stored fact that cannot be read
+
+
 class FactsStore:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -99,13 +105,20 @@ class FactsStore:
     def changed_since(self, period: Period, since: datetime) -> bool:
         return changed_since(self.table, period, since)
 
-    def bucket_facts(self, bucket: int) -> dict[str, list[Fact]]:
-        """Every fact of a bucket's creators, by creator (one paginated Query)."""
+    def bucket_facts(self, bucket: int) -> "BucketFacts":
+        """Every fact of a bucket's creators, by creator (one paginated Query). A stored
+        fact that no longer reads (stored before a rule of its fields tightened) marks
+        its creator as unreadable, never the bucket."""
         facts: dict[str, list[Fact]] = defaultdict(list)
+        unreadable: set[str] = set()
         for item in self.table.query(keys.facts_partition(bucket)):
-            if item["kind"] != DECISION:
+            if item["kind"] == DECISION:
+                continue
+            try:
                 facts[item["creator_id"]].append(_fact(item))
-        return dict(facts)
+            except (ValueError, KeyError):
+                unreadable.add(item["creator_id"])
+        return BucketFacts(facts=dict(facts), unreadable=unreadable)
 
     def save_decision(
         self,

@@ -98,6 +98,11 @@ def period_state_key(program_id: str, period: Period) -> Key:
     return {"pk": period_partition(program_id, period), "sk": "STATE"}
 
 
+def provisional_key(program_id: str, period: Period) -> Key:
+    """The latest provisional settlement of an open period (for the creators' estimates)."""
+    return {"pk": period_partition(program_id, period), "sk": "PROVISIONAL"}
+
+
 def run_key(program_id: str, period: Period, run_id: str) -> Key:
     return {"pk": period_partition(program_id, period), "sk": f"RUN#{run_id}"}
 

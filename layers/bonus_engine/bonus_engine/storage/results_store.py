@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
@@ -28,16 +29,38 @@ from bonus_engine.computation import IssuedShard, RunSummary, ScoredShard, Settl
 from bonus_engine.periods import Period
 from bonus_engine.statements import StatementDraft, StatementRevision
 from bonus_engine.storage import keys
-from bonus_engine.storage.dynamo import ConditionFailed, Item, Table
+from bonus_engine.storage.dynamo import ConditionFailed, Item, Table, TransientStorageError
 from bonus_engine.storage.retention import RUN_WORK_DAYS, expires_after
 from bonus_engine.timestamps import from_utc_text, to_utc_text
 
 SCORED = "scored"
 ISSUED = "issued"
+DRAFT_LIMIT_BYTES = 300 * 1024  # a packed draft or statement above this is held, never stored
+TRANSACTION_BYTES = 3 * 1024 * 1024  # of 4 MB a transaction may hold
+REVISIONS_PER_TRANSACTION = 49  # 2 items each, beside the fence's check: 99 of 100
+
+
+class RunStatus(StrEnum):
+    """A run's states. A run moves scoring -> issuing -> complete (or unchanged: it
+    changed nothing), or to superseded from scoring or issuing, when another run took
+    its period over. Each transition is a conditional update on the state it leaves."""
+
+    SCORING = "scoring"
+    ISSUING = "issuing"
+    COMPLETE = "complete"
+    UNCHANGED = "unchanged"
+    SUPERSEDED = "superseded"
+
+
+ACTIVE = (RunStatus.SCORING, RunStatus.ISSUING)
 
 
 class RunInProgress(Exception):
     """Another run holds the period."""
+
+
+class Superseded(Exception):
+    """The run no longer holds its period: its task writes nothing more (fencing)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +83,7 @@ class Run:
     dry_run: bool
     started_at: datetime
     late_after: datetime | None  # events accepted after this instant are late
-    status: str  # scoring, issuing, complete, unchanged
+    status: RunStatus
     shards: int
     scored: frozenset[int]
     issued: frozenset[int]
@@ -72,12 +95,21 @@ class Run:
 
 
 @dataclass(frozen=True)
+class ProvisionalSettlement:
+    """What a provisional (dry) run of an open period settled, market by market: the
+    pool's amount per point and the budget scale the creators' estimates use."""
+
+    run_id: str
+    as_of: datetime  # when the provisional run started
+    settlements: dict[str, SettlementRecord]
+
+
+@dataclass(frozen=True)
 class LatestRevision:
     creator_id: str
     revision: int
     digest: str
-    run_id: str
-    announced: bool
+    run_id: str  # the run that wrote it
 
 
 def pack(model: BaseModel) -> bytes:
@@ -101,8 +133,10 @@ class ResultsStore:
     def claim_period(
         self, program_id: str, period: Period, run_id: str, now: datetime, stale_before: datetime
     ) -> PeriodState:
-        """Take the period for a run: conditional on no other run holding it (or on its
-        hold being stale). Raises RunInProgress otherwise."""
+        """Take the period for a run: conditional on no other run holding it, on its hold
+        being stale, or on the holder being this very run (a retried start resumes it).
+        The holder's id is the fencing token every later write of a run is checked
+        against. Raises RunInProgress otherwise."""
         try:
             item = self.table.update(
                 keys.period_state_key(program_id, period),
@@ -114,11 +148,65 @@ class ResultsStore:
                     ":stale": to_utc_text(stale_before),
                     ":zero": 0,
                 },
-                condition="attribute_not_exists(active_run_id) OR active_since < :stale",
+                condition="attribute_not_exists(active_run_id) OR active_since < :stale "
+                "OR active_run_id = :run",
             )
         except ConditionFailed:
             raise RunInProgress(f"{program_id} {period} is being computed") from None
         return _state(item)
+
+    def provisional(self, program_id: str, period: Period) -> ProvisionalSettlement | None:
+        """The latest provisional settlement of a period (one GetItem), if any."""
+        item = self.table.get(keys.provisional_key(program_id, period), consistent=False)
+        if item is None:
+            return None
+        return ProvisionalSettlement(
+            run_id=item["run_id"],
+            as_of=from_utc_text(item["as_of"]),
+            settlements={
+                name: SettlementRecord.model_validate(record)
+                for name, record in json.loads(item["settlements"]).items()
+            },
+        )
+
+    def save_provisional(
+        self, program_id: str, period: Period, provisional: ProvisionalSettlement
+    ) -> None:
+        """Keep a provisional settlement unless a newer one is stored (conditional on
+        `as_of`: a late, older run never replaces a newer one)."""
+        text = json.dumps({name: r.model_dump() for name, r in provisional.settlements.items()})
+        with suppress(ConditionFailed):
+            self.table.put(
+                {
+                    **keys.provisional_key(program_id, period),
+                    "run_id": provisional.run_id,
+                    "as_of": to_utc_text(provisional.as_of),
+                    "settlements": text,
+                },
+                condition="attribute_not_exists(pk) OR as_of <= :as_of",
+                values={":as_of": to_utc_text(provisional.as_of)},
+            )
+
+    def holds_period(self, run: "Run") -> bool:
+        """Whether the run still holds its period (a strongly consistent read)."""
+        state = self.period_state(run.program_id, run.period)
+        return state is not None and state.active_run_id == run.run_id
+
+    def mark_superseded(self, run: "Run") -> None:
+        """Record that the run lost its period (for operators; the fence itself is the
+        period's holder). Conditional on the run still being active."""
+        with suppress(ConditionFailed):
+            self.table.update(
+                keys.run_key(run.program_id, run.period, run.run_id),
+                "SET #status = :superseded",
+                values={
+                    ":superseded": RunStatus.SUPERSEDED.value,
+                    ":scoring": RunStatus.SCORING.value,
+                    ":issuing": RunStatus.ISSUING.value,
+                },
+                names={"#status": "status"},
+                condition="#status IN (:scoring, :issuing)",
+            )
 
     def create_run(self, run: Run) -> None:
         item: Item = {
@@ -137,7 +225,9 @@ class ResultsStore:
         }
         if run.dry_run:
             item["expires_at"] = expires_after(run.started_at, RUN_WORK_DAYS)
-        self.table.put(item, condition="attribute_not_exists(pk)")  # a run id is new
+        # A run id derives from what asked for the run: a retried start finds it there.
+        with suppress(ConditionFailed):
+            self.table.put(item, condition="attribute_not_exists(pk)")
 
     def run(self, program_id: str, period: Period, run_id: str) -> Run | None:
         item = self.table.get(keys.run_key(program_id, period, run_id))
@@ -235,7 +325,9 @@ class ResultsStore:
             ]
         )
 
-    def close_run(self, run: Run, status: str, summary: RunSummary | None = None) -> None:
+    def close_run(
+        self, run: Run, status: RunStatus | str, summary: RunSummary | None = None
+    ) -> None:
         """Close a run that writes no summary revision (unchanged, or a dry run)."""
         actions: list[dict[str, Any]] = [self._close_run(run, status, summary, None)]
         if not run.dry_run:
@@ -257,10 +349,10 @@ class ResultsStore:
         self.table.transact(actions)
 
     def _close_run(
-        self, run: Run, status: str, summary: RunSummary | None, revision: int | None
+        self, run: Run, status: RunStatus | str, summary: RunSummary | None, revision: int | None
     ) -> dict[str, Any]:
         assignments = ["#status = :status"]
-        values: dict[str, Any] = {":status": status, ":issuing": "issuing"}
+        values: dict[str, Any] = {":status": str(status), ":issuing": RunStatus.ISSUING.value}
         if summary is not None:
             assignments.append("summary = :summary")
             values[":summary"] = summary.model_dump_json()
@@ -308,6 +400,12 @@ class ResultsStore:
 
     # --- drafts ------------------------------------------------------------------------
 
+    @staticmethod
+    def fits(model: BaseModel) -> bool:
+        """Whether a draft or statement can be stored (a creator with tens of thousands
+        of posts in a month cannot: that creator is held)."""
+        return len(pack(model)) <= DRAFT_LIMIT_BYTES
+
     def put_drafts(self, run: Run, drafts: Sequence[StatementDraft]) -> None:
         # Naturally idempotent: each creator's own key, recomputed from the same data.
         expires_at = expires_after(run.started_at, RUN_WORK_DAYS)
@@ -339,65 +437,93 @@ class ResultsStore:
                 revision=int(item["revision"]),
                 digest=item["digest"],
                 run_id=item["run_id"],
-                announced=item["announced"],
             )
             for item in self.table.query(
                 keys.latest_partition(program_id, period, bucket), consistent=True
             )
         }
 
-    def write_revision(
-        self, statement: StatementRevision, run_id: str, issued_at: datetime
-    ) -> LatestRevision:
-        """Write a new revision, then move the creator's latest pointer to it. Both puts
-        are conditional: the revision must not exist yet (or hold this very content, left
-        by a worker that failed before moving the pointer), and the pointer must still be
-        at the revision before. Readers follow the pointer, so they never see a revision
-        half-written; a redelivery finishes what a failure interrupted. Two plain puts
-        cost half the write units of a transaction."""
-        period = Period.parse(statement.period)
-        key = keys.statement_key(
-            statement.program_id, period, statement.creator_id, statement.revision
-        )
-        try:
-            self.table.put(
-                {
-                    **key,
-                    "creator_id": statement.creator_id,
-                    "revision": statement.revision,
-                    "digest": statement.digest,
-                    "run_id": run_id,
-                    "issued_at": to_utc_text(issued_at),
-                    "statement": pack(statement),
-                },
-                condition="attribute_not_exists(pk)",
-            )
-        except ConditionFailed:
-            existing = self.table.get(key)
-            if existing is None or existing["digest"] != statement.digest:
-                raise
-        previous = statement.revision - 1
-        latest = LatestRevision(
-            statement.creator_id, statement.revision, statement.digest, run_id, announced=False
-        )
-        self.table.put(
-            _latest_item(statement.program_id, period, latest),
-            condition="attribute_not_exists(pk)" if previous == 0 else "revision = :previous",
-            values={":previous": previous} if previous else None,
-        )
-        return latest
+    def write_revisions(
+        self, run: "Run", statements: Sequence[StatementRevision], issued_at: datetime
+    ) -> list[LatestRevision]:
+        """Write new statement revisions and move each creator's latest pointer to them,
+        fenced: each TransactWriteItems checks that the run still holds its period
+        (`active_run_id` on the period's state) beside up to 49 creators' revision (a new
+        item) and pointer (conditional on the revision before). All or nothing: readers
+        follow the pointers, so they never see a revision half-written, and a task of a
+        superseded run writes nothing (raises Superseded). A pointer that moved under
+        the task (another delivery of it got there first) raises TransientStorageError:
+        the redelivery finds the revisions written and skips them."""
+        written: list[LatestRevision] = []
+        chunk: list[tuple[StatementRevision, bytes]] = []
+        size = 0
+        for statement in statements:
+            packed = pack(statement)
+            if chunk and (
+                len(chunk) == REVISIONS_PER_TRANSACTION or size + len(packed) > TRANSACTION_BYTES
+            ):
+                written += self._write_chunk(run, chunk, issued_at)
+                chunk, size = [], 0
+            chunk.append((statement, packed))
+            size += len(packed)
+        if chunk:
+            written += self._write_chunk(run, chunk, issued_at)
+        return written
 
-    def mark_announced(self, program_id: str, period: Period, latest: LatestRevision) -> None:
-        """The revision was put on the bus. Conditional on the pointer still being that
-        revision: a late duplicate worker can never move a pointer back. If a newer
-        revision stands, the run that wrote it announces it."""
-        with suppress(ConditionFailed):
-            self.table.update(
-                keys.latest_key(program_id, period, latest.creator_id),
-                "SET announced = :yes",
-                values={":yes": True, ":revision": latest.revision},
-                condition="revision = :revision",
+    def _write_chunk(
+        self, run: "Run", chunk: list[tuple[StatementRevision, bytes]], issued_at: datetime
+    ) -> list[LatestRevision]:
+        actions: list[dict[str, Any]] = [
+            {
+                "ConditionCheck": {
+                    "Key": keys.period_state_key(run.program_id, run.period),
+                    "ConditionExpression": "active_run_id = :run",
+                    "ExpressionAttributeValues": {":run": run.run_id},
+                }
+            }
+        ]
+        written = []
+        for statement, packed in chunk:
+            key = keys.statement_key(
+                statement.program_id, run.period, statement.creator_id, statement.revision
             )
+            latest = LatestRevision(
+                statement.creator_id, statement.revision, statement.digest, run.run_id
+            )
+            previous = statement.revision - 1
+            pointer: dict[str, Any] = {
+                "Item": _latest_item(statement.program_id, run.period, latest),
+                "ConditionExpression": "attribute_not_exists(pk)"
+                if previous == 0
+                else "revision = :previous",
+            }
+            if previous:
+                pointer["ExpressionAttributeValues"] = {":previous": previous}
+            actions += [
+                {
+                    "Put": {
+                        "Item": {
+                            **key,
+                            "creator_id": statement.creator_id,
+                            "revision": statement.revision,
+                            "digest": statement.digest,
+                            "run_id": run.run_id,
+                            "issued_at": to_utc_text(issued_at),
+                            "statement": packed,
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {"Put": pointer},
+            ]
+            written.append(latest)
+        try:
+            self.table.transact(actions)
+        except ConditionFailed as failure:
+            if 0 in failure.failed:
+                raise Superseded(f"run {run.run_id} no longer holds {run.period}") from None
+            raise TransientStorageError("a statement moved under the task; retry it") from None
+        return written
 
     def statement(
         self, program_id: str, period: Period, creator_id: str, revision: int
@@ -439,7 +565,6 @@ def _latest_item(program_id: str, period: Period, latest: LatestRevision) -> Ite
         "revision": latest.revision,
         "digest": latest.digest,
         "run_id": latest.run_id,
-        "announced": latest.announced,
     }
 
 
@@ -478,7 +603,7 @@ def _run(item: Item) -> Run:
         dry_run=item["dry_run"],
         started_at=from_utc_text(item["started_at"]),
         late_after=_optional_time(item.get("late_after")),
-        status=item["status"],
+        status=RunStatus(item["status"]),
         shards=int(item["shards"]),
         scored=frozenset(int(b) for b in item.get(SCORED, ())),
         issued=frozenset(int(b) for b in item.get(ISSUED, ())),
