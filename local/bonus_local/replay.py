@@ -144,7 +144,13 @@ def replay_result(
             for statement in pipeline.statements(program_id, period)
         ],
         "rejected": [_rejected(item) for item in pipeline.rejections_since(since)],
-        "summary": {**summary.model_dump(mode="json"), "revision": revision},
+        "summary": {
+            **summary.model_dump(mode="json"),
+            "revision": revision,
+            # Messages left in each dead-letter queue, by logical id: 0 unless a transient
+            # fault kept failing (no input, however malformed, ends there).
+            "dead_lettered": pipeline.dead_letters(),
+        },
     }
 
 

@@ -66,6 +66,16 @@ def test_replay_writes_one_object_with_statements_sorted_by_creator(
     assert creators == ["alice", "bob", "chiyo", "dae", "eun", "fay", "gus"]
 
 
+def test_replay_says_how_many_messages_each_dead_letter_queue_holds(
+    small_replay: dict[str, Any],
+) -> None:
+    assert small_replay["summary"]["dead_lettered"] == {
+        "ComputeDeadLetterQueue": 0,
+        "EngagementDeadLetterQueue": 0,
+        "FactsDeadLetterQueue": 0,
+    }
+
+
 def test_a_us_creator_is_paid_by_graduated_tiers_and_restricted_and_paid_posts_earn_nothing(
     small_replay: dict[str, Any],
 ) -> None:

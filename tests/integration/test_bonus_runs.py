@@ -156,6 +156,7 @@ def late_event(creator: str, count: int = 5000) -> str:
     )
 
 
+@pytest.mark.parametrize("emulation", ["patched", "stock"], indirect=True)
 def test_the_sharded_run_pays_exactly_what_the_one_process_computation_pays(
     tight: LocalPipeline, emulation: Emulation, tight_rules_dir: Path
 ) -> None:

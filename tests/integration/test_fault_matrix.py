@@ -162,6 +162,7 @@ _CLEAN: dict[str, Any] = {}
 
 EXPECTED_SITES = {
     "IngestEngagementFunction:BatchWriteItem:ENG",
+    "IngestEngagementFunction:BatchWriteItem:EVENTID",
     "IngestEngagementFunction:BatchWriteItem:CHANGED",
     "IngestEngagementFunction:BatchWriteItem:REJECTED",
     "CheckEligibilityFunction:BatchWriteItem:CHANGED",
@@ -259,6 +260,7 @@ def take_messages(pipeline: LocalPipeline, queue_logical_id: str) -> list[str]:
     return bodies
 
 
+@pytest.mark.parametrize("emulation", ["patched", "stock"], indirect=True)
 def test_issue_tasks_of_a_taken_over_run_redelivered_after_the_newer_run_write_nothing(
     pipeline: LocalPipeline, emulation: Emulation, bus: BusCapture
 ) -> None:

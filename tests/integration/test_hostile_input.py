@@ -158,7 +158,9 @@ def envelope_body(parts: list[Part]) -> str:
 def stored_event_ids(emulation: Emulation) -> list[str]:
     table = emulation.table_name("EngagementTable")
     items = emulation.dynamodb.scan(TableName=table)["Items"]
-    return sorted(item["sk"]["S"].split("#", 1)[1] for item in items if "digest" in item)
+    return sorted(
+        item["sk"]["S"].split("#", 1)[1] for item in items if item["pk"]["S"].startswith("ENG#")
+    )
 
 
 def rejections(emulation: Emulation) -> list[dict[str, Any]]:
@@ -365,6 +367,7 @@ def test_the_widest_bonus_cap_is_accepted(pipeline: LocalPipeline) -> None:
     assert outcome["status"] == "recorded"
 
 
+@pytest.mark.parametrize("emulation", ["patched", "stock"], indirect=True)
 def test_no_sample_or_hostile_input_left_anything_in_a_dead_letter_queue(
     pipeline: LocalPipeline,
 ) -> None:

@@ -341,3 +341,32 @@ def test_any_delivery_pattern_counts_each_event_id_exactly_once(
             key = (e["creator_id"], e["post_id"], e["metric"])
             expected[key] = expected.get(key, 0) + e["count"]
         assert stored_counts(store, MARCH) == expected
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"occurred_at": "2026-04-02T08:00:00Z"},  # another instant, in another month
+        {"creator_id": "creator-2"},  # another creator
+        {"post_id": "post-9"},
+    ],
+)
+def test_an_event_id_sent_again_with_other_content_anywhere_is_a_conflict_and_the_first_stands(
+    ingest: LocalFunction,
+    engagement_store: EngagementStore,
+    rejection_store: RejectionStore,
+    other: dict[str, Any],
+) -> None:
+    # Given e-1 accepted in March
+    ingest.invoke({"Records": [sqs_record(body(event("e-1")))]})
+
+    # When e-1 comes again with other content, even for another creator or month
+    response = ingest.invoke({"Records": [sqs_record(body(event("e-1", **other)))]})
+
+    # Then it is rejected as a conflicting duplicate and only the first counts
+    assert failed_ids(response) == set()
+    april = Period.parse("2026-04")
+    assert stored_counts(engagement_store, MARCH) == {("creator-1", "post-1", "view"): 10}
+    assert stored_counts(engagement_store, april) == {}
+    conflicts = rejections(rejection_store, Period.parse(event("e", **other)["occurred_at"][:7]))
+    assert [r["reason"] for r in conflicts] == ["conflicting_duplicate"]

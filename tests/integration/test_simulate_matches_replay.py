@@ -262,11 +262,6 @@ def test_simulate_pays_each_creator_what_the_pipeline_pays(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingestion scopes an event_id to its creator and month (docs/SPEC-NOTES.md); "
-    "SPEC section 1 and simulate count an event_id once, whatever its creator or month",
-)
 def test_an_event_id_sent_for_two_creators_counts_once_in_both(
     aws_environment: None, tmp_path: Path
 ) -> None:

@@ -46,52 +46,54 @@ class EngagementStore:
     def record(
         self, events: Sequence[EngagementEvent], accepted_at: datetime, marker_id: str
     ) -> RecordResult:
-        """Store the events not stored yet. An event_id already stored with the same
-        content is a duplicate (nothing is written); with other content, a conflict (the
-        first stands). Idempotent: a redelivery finds every event stored.
+        """Store the events not stored yet. An event_id is the idempotency key whatever
+        its creator or month (SPEC 1): one already accepted with the same content is a
+        duplicate (nothing is written); with other content (another count, post, creator
+        or instant, even in another month), a conflict: the first stands.
 
-        Writes are BatchWriteItem puts, naturally idempotent: the key is the event's own
-        (creator, month, event_id) and the content the event's own. Events of a period
-        that had already closed also leave a change marker, so the scheduled run knows
-        to recompute it.
+        Each accepted event is two items, both naturally idempotent BatchWriteItem puts:
+        the event itself in its creator's month (what the computation reads), then its
+        entry in the event_id register (what the dedupe reads). The register is written
+        only once every event item is stored, in a batch of its own: an event whose
+        register entry exists is always stored, and a message that failed halfway finds
+        on redelivery the events it had not registered, and puts them again. Events of a
+        period that had already closed leave a change marker first, so that the scheduled
+        run recomputes it.
 
-        The read is strongly consistent, so an event stored by any invocation that has
-        finished is found. Two invocations holding the same event_id at the same moment
-        can both find nothing and both put the same key: the event is still stored and
-        counted once, but with other content the later put stands (docs/STORAGE.md)."""
+        The read is strongly consistent, so an event registered by any invocation that
+        has finished is found. Two invocations holding the same event_id at the same
+        moment can both find nothing: with the same content, the event is still stored
+        once; with other content, both copies are stored and the later register entry
+        stands (docs/STORAGE.md)."""
         result = RecordResult()
-        first_by_key: dict[tuple[str, str], EngagementEvent] = {}
-        first_index: dict[tuple[str, str], int] = {}
+        first: dict[str, tuple[int, EngagementEvent]] = {}
         for index, event in enumerate(events):
-            key = _key(event)
-            seen = first_by_key.get(key)
+            seen = first.get(event.event_id)
             if seen is None:
-                first_by_key[key] = event
-                first_index[key] = index
-            elif seen.content_digest == event.content_digest:
+                first[event.event_id] = (index, event)
+            elif seen[1].content_digest == event.content_digest:
                 result.duplicates.append(event)
             else:
                 result.conflicts.append(index)
 
-        stored = {
-            (item["pk"], item["sk"]): item["digest"]
+        registered = {
+            item["pk"]: item["digest"]
             for item in self.table.batch_get(
-                [{"pk": pk, "sk": sk} for pk, sk in first_by_key],
-                projection="pk, sk, digest",
+                [keys.event_id_key(event_id) for event_id in first],
+                projection="pk, digest",
                 consistent=True,
             )
         }
-        for key, event in first_by_key.items():
-            if key not in stored:
+        for event_id, (index, event) in first.items():
+            digest = registered.get(keys.event_id_key(event_id)["pk"])
+            if digest is None:
                 result.new.append(event)
-            elif stored[key] == event.content_digest:
+            elif digest == event.content_digest:
                 result.duplicates.append(event)
             else:
-                result.conflicts.append(first_index[key])
+                result.conflicts.append(index)
         result.conflicts.sort()
 
-        # The mark goes first: if the events' write then fails halfway, the redelivery
-        # sees part of them as duplicates, but the period is marked already.
         closed = [event.period for event in result.new if event.period.end <= accepted_at]
         if closed:
             self.table.batch_put(change_marker_items(closed, accepted_at, marker_id, "engagement"))
@@ -99,6 +101,7 @@ class EngagementStore:
         self.table.batch_put(
             [_event_item(event, accepted_text, self.retention_days) for event in result.new]
         )
+        self.table.batch_put([_register_item(event, self.retention_days) for event in result.new])
         return result
 
     def bucket_engagement(
@@ -123,6 +126,17 @@ class EngagementStore:
 
     def changed_since(self, period: Period, since: datetime) -> bool:
         return changed_since(self.table, period, since)
+
+
+def _register_item(event: EngagementEvent, retention_days: int) -> Item:
+    """The event_id's entry in the register: what was accepted under it, and where."""
+    return {
+        **keys.event_id_key(event.event_id),
+        "digest": event.content_digest,
+        "creator_id": event.creator_id,
+        "period": event.period.name,
+        "expires_at": engagement_expiry(event.period, retention_days),
+    }
 
 
 def _key(event: EngagementEvent) -> tuple[str, str]:

@@ -42,6 +42,11 @@ def engagement_key(period: Period, creator_id: str, event_id: str) -> Key:
     }
 
 
+def event_id_key(event_id: str) -> Key:
+    """An accepted event_id in the register (one partition each: no hot key)."""
+    return {"pk": f"EVENTID#{require_id('event_id', event_id)}", "sk": "-"}
+
+
 def creator_prefix(creator_id: str) -> str:
     """The sort-key prefix of one creator's items inside a bucket partition."""
     return f"{require_id('creator_id', creator_id)}#"
