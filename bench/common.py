@@ -283,12 +283,21 @@ class Capacity:
     write_units: Decimal = Decimal(0)
     items_written: int = 0
     bytes_written: int = 0
+    # write units by partition key (`pk`): what DynamoDB's per-partition limit applies to
+    partition_write_units: Counter[str] = field(default_factory=Counter)
+    transact_write_units: Decimal = Decimal(0)  # the part of write_units in transactions
 
     def add(self, other: "Capacity") -> None:
         self.read_units += other.read_units
         self.write_units += other.write_units
         self.items_written += other.items_written
         self.bytes_written += other.bytes_written
+        self.partition_write_units.update(other.partition_write_units)
+        self.transact_write_units += other.transact_write_units
+
+    @property
+    def hottest_partition_write_units(self) -> int:
+        return max(self.partition_write_units.values(), default=0)
 
 
 HALF = Decimal("0.5")
@@ -355,27 +364,41 @@ def _account(
             chunks = missing + sum(read_chunks(item_size(item)) for item in found)
             tables[name].read_units += chunks * _read_factor(request.get("ConsistentRead", False))
     elif operation == "PutItem":
-        _written(tables[params["TableName"]], item_size(params["Item"]), 1)
+        _written(tables[params["TableName"]], params["Item"], 1)
     elif operation == "UpdateItem":
         # Charged on the larger of the item before and after: after (ReturnValues=ALL_NEW).
-        _written(tables[params["TableName"]], item_size(response.get("Attributes", {})), 1)
+        _written(tables[params["TableName"]], response.get("Attributes") or params["Key"], 1)
     elif operation == "BatchWriteItem":
         for name, requests in params["RequestItems"].items():
             for request in requests:
-                item = request.get("PutRequest", {}).get("Item", {})
-                _written(tables[name], item_size(item), 1)
+                _written(tables[name], request.get("PutRequest", {}).get("Item", {}), 1)
     elif operation == "TransactWriteItems":
-        # A transactional write costs 2 units per started KB; an Update's size is not in
-        # the request, so it is counted as one small item (its 2 units).
+        # Every action of a transaction costs 2 write units per started KB of its item
+        # (prepare and commit). A Put is sized by its item; an Update or a Delete by its
+        # key (the request does not hold the stored item: undercounts a large one); a
+        # ConditionCheck writes nothing, and is counted as a transactional write of its
+        # key (2 units), not as an item written.
         for entry in params["TransactItems"]:
-            ((_, action),) = entry.items()
-            _written(tables[action["TableName"]], item_size(action.get("Item", {})), 2)
+            ((kind, action),) = entry.items()
+            capacity = tables[action["TableName"]]
+            item = action.get("Item") or action.get("Key", {})
+            units = _written(capacity, item, 2, counted=kind != "ConditionCheck")
+            capacity.transact_write_units += units
 
 
-def _written(capacity: Capacity, size: int, factor: int) -> None:
-    capacity.write_units += write_units(size) * factor
-    capacity.items_written += 1
-    capacity.bytes_written += size
+def _written(
+    capacity: Capacity, item: Mapping[str, Mapping[str, Any]], factor: int, counted: bool = True
+) -> int:
+    size = item_size(item)
+    units = write_units(size) * factor
+    capacity.write_units += units
+    partition = item.get("pk", {}).get("S")
+    if partition is not None:
+        capacity.partition_write_units[partition] += units
+    if counted:
+        capacity.items_written += 1
+        capacity.bytes_written += size
+    return units
 
 
 # --- counting a store's Table.usage ------------------------------------------------------

@@ -3,16 +3,20 @@ issue phase) for 10,000 and 100,000 creators whose facts and engagement are stor
 already, against the emulation (a moto server in a process of its own, provisioned from
 template.yaml).
 
-    .venv/bin/python -m bench.compute [--creators 10000,100000]
+    .venv/bin/python -m bench.compute [--creators 10000,100000] [--json]
 
 The data is loaded straight into the tables, as the stores write it (not measured). The
 run's shard tasks then run in this process as the worker runs them: `start_run`, then
 `run_shard_task` for each task it (and the tasks after it) queued, until none is left.
 The compute queue is an in-memory stand-in; the tables and the event bus are the
-emulation's. docs/PERFORMANCE.md explains the figures.
+emulation's. After the run, the same creators' inputs are read back from the tables (not
+timed) and `compute_period` alone is timed on them: the pure computation, without
+storage, beside the sharded run's CPU. `--json` ends the output with one JSON line of the
+headline figures. docs/PERFORMANCE.md explains the figures.
 """
 
 import argparse
+import json
 import os
 import random
 import time
@@ -36,6 +40,7 @@ from bench.common import (
 )
 from bonus_engine import aws_clients, dependencies
 from bonus_engine.bonus_run import RunContext, ShardTask, run_shard_task, start_run
+from bonus_engine.computation import CreatorInputs, compute_period
 from bonus_engine.eligibility import judge_eligibility
 from bonus_engine.engagement import EngagementEvent
 from bonus_engine.facts import parse_fact
@@ -59,7 +64,12 @@ STORES = ("engagement", "facts", "rejections", "results")
 
 # Assumptions of the extrapolation (not measured): see docs/PERFORMANCE.md.
 ASSUMED_LATENCY_S = (0.005, 0.010)  # DynamoDB request latency from Lambda, in region
-MILLION = 1_000_000
+EXTRAPOLATE_TO = 10_000_000
+TASK_LIMITS_S = (300, 900)  # a comfortable task, and the worker's timeout
+# DynamoDB's default on-demand limits (write units a second)
+TABLE_WRITE_LIMIT = 40_000
+PARTITION_WRITE_LIMIT = 1_000
+NEW_TABLE_WRITES = 4_000
 
 
 # --- the data ----------------------------------------------------------------------------
@@ -279,6 +289,8 @@ class SizeResult:
     tasks: list[Measured] = field(default_factory=list)
     moto_memory_mb: float = 0.0
     run_seconds: float = 0.0
+    pure_cpu: float = 0.0  # compute_period alone on the same creators' inputs
+    pure_wall: float = 0.0
 
     def phase(self, name: str) -> list[Measured]:
         return [task for task in self.tasks if task.phase == name]
@@ -372,7 +384,32 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
         result.run_seconds = time.perf_counter() - started
         result.moto_memory_mb = server.memory_mb()
         _check(emulation, holder["run"], period, result)
+        result.pure_cpu, result.pure_wall = time_pure_computation(program, period, context)
+        progress(
+            f"{creators:,} creators: compute_period alone {result.pure_cpu:,.1f} s CPU "
+            f"({result.pure_cpu / creators * 1e6:,.0f} us a creator)"
+        )
     return result
+
+
+def time_pure_computation(program: Any, period: Period, context: RunContext) -> tuple[float, float]:
+    """The CPU and wall of `compute_period` on the run's creators, with their inputs read
+    back from the tables first (not timed): the same creators as the score phase drafts
+    (a fact before the period's end, or engagement in it)."""
+    creators: dict[str, CreatorInputs] = {}
+    for bucket in range(CREATOR_BUCKETS):
+        facts = context.facts.bucket_facts(bucket).facts
+        tallies = context.engagement.bucket_engagement(period, bucket, None).tallies
+        names = {c for c, found in facts.items() if any(f.occurred_at < period.end for f in found)}
+        for creator in names | set(tallies):
+            creators[creator] = CreatorInputs(facts.get(creator, []), tallies.get(creator, {}))
+    wall, cpu = time.perf_counter(), time.process_time()
+    statements = compute_period(program, period, creators)
+    cpu = time.process_time() - cpu
+    wall = time.perf_counter() - wall
+    if len(statements) != len(creators):
+        raise RuntimeError(f"compute_period: {len(statements)} statements")
+    return cpu, wall
 
 
 def _check(emulation: Emulation, run: Any, period: Period, result: SizeResult) -> None:
@@ -472,6 +509,8 @@ def headline_table(results: Sequence[SizeResult]) -> str:
                 n / cpu,
                 n / wall,
                 cpu / n * 1e6,
+                result.pure_cpu / n * 1e6,
+                cpu / result.pure_cpu if result.pure_cpu else 0.0,
                 usage.read_requests / n,
                 float(usage.read_units) / n,
                 float(sized.read_units) / n,
@@ -486,6 +525,8 @@ def headline_table(results: Sequence[SizeResult]) -> str:
             "creators/s/worker (CPU)",
             "creators/s/worker (wall)",
             "CPU us/creator",
+            "compute_period CPU us/creator",
+            "ratio",
             "read req/creator",
             "RCU/creator (moto)",
             "RCU/creator (sizing)",
@@ -553,62 +594,127 @@ def growth_table(small: SizeResult, large: SizeResult) -> str:
     )
 
 
+@dataclass(frozen=True)
+class PhaseRates:
+    """A phase's per-creator inputs to the extrapolation, measured."""
+
+    phase: str
+    cpu: float  # c: CPU seconds per creator
+    requests: float  # r: DynamoDB and PutEvents requests per creator
+    write_units: float  # w: write units per creator (sizing rules)
+    hot_units: float  # h: write units per creator to a task's busiest partition key
+
+    def seconds(self, latency: float) -> float:
+        """A task's seconds per creator: c + r x L (one request at a time)."""
+        return self.cpu + self.requests * latency
+
+
+def phase_rates(result: SizeResult) -> list[PhaseRates]:
+    rates = []
+    for phase in ("score", "issue"):
+        tasks = result.phase(phase)
+        n = result.creators
+        hot = sum(max(c.hottest_partition_write_units for c in t.sized.values()) for t in tasks)
+        rates.append(
+            PhaseRates(
+                phase=phase,
+                cpu=_sum(tasks, "cpu") / n,
+                requests=(_usage(tasks).total_requests + sum(t.put_events for t in tasks)) / n,
+                write_units=float(_sized(tasks).write_units) / n,
+                hot_units=hot / n,
+            )
+        )
+    return rates
+
+
 def extrapolation(result: SizeResult, tasks_per_phase: int, concurrency: int) -> str:
-    """EXTRAPOLATED, not measured: time = creators x (CPU per creator + requests per
-    creator x an assumed DynamoDB latency), per phase."""
-    n = result.creators
+    """EXTRAPOLATED, not measured: a task's time = its creators x (c + r x L), with c and
+    r measured per phase and L an assumed DynamoDB request latency; write rates = w / (c +
+    r x L) per running task."""
+    n, target = result.creators, EXTRAPOLATE_TO
+    running = min(tasks_per_phase, concurrency)
+    waves = -(-tasks_per_phase // concurrency)
     lines = [
-        f"EXTRAPOLATION to {MILLION:,} creators from the {n:,}-creator run (not measured).",
-        "Per phase: T = 1,000,000 x (c + r x L), c = CPU s/creator, r = DynamoDB+PutEvents "
-        "requests/creator, L = assumed request latency.",
-        f"Run wall with {tasks_per_phase} tasks per phase and MaximumConcurrency "
-        f"{concurrency}: each phase's T / min(tasks, concurrency) (buckets are even).",
+        f"EXTRAPOLATION to {target:,} creators from the {n:,}-creator run (not measured).",
+        f"A task holds N / {tasks_per_phase} creators and takes N / {tasks_per_phase} x "
+        "(c + r x L) s; c = CPU s/creator, r = DynamoDB+PutEvents requests/creator, "
+        "L = assumed request latency.",
+        f"Phase wall: {waves} waves of {running} tasks (MaximumConcurrency {concurrency}). "
+        "N at limit: the run size at which a task reaches "
+        + " s / ".join(map(str, TASK_LIMITS_S))
+        + " s.",
+        f"Write rates: table = {running} tasks x w / (c + r x L); busiest partition key = "
+        "h / (c + r x L) (one task writes a bucket's partitions); w, h = write units per "
+        "creator (all, busiest key).",
     ]
     rows = []
     for latency in ASSUMED_LATENCY_S:
-        total_worker = 0.0
-        run_wall = 0.0
-        for phase in ("score", "issue"):
-            tasks = result.phase(phase)
-            c = _sum(tasks, "cpu") / n
-            r = (_usage(tasks).total_requests + sum(t.put_events for t in tasks)) / n
-            worker = MILLION * (c + r * latency)
-            total_worker += worker
-            parallel = worker / min(tasks_per_phase, concurrency)
-            run_wall += parallel
+        for rates in phase_rates(result):
+            per_creator = rates.seconds(latency)
+            task = target / tasks_per_phase * per_creator
             rows.append(
                 [
                     f"{latency * 1000:.0f} ms",
-                    phase,
-                    c * 1e6,
-                    r,
-                    worker / 60,
-                    worker / tasks_per_phase,
-                    parallel / 60,
+                    rates.phase,
+                    rates.cpu * 1e6,
+                    rates.requests,
+                    rates.write_units,
+                    rates.hot_units,
+                    task,
+                    task * waves / 60,
+                    *[tasks_per_phase * limit / per_creator for limit in TASK_LIMITS_S],
+                    running * rates.write_units / per_creator,
+                    rates.hot_units / per_creator,
                 ]
             )
-        rows.append(
-            [f"{latency * 1000:.0f} ms", "both", "", "", total_worker / 60, "", run_wall / 60]
-        )
-    requests = (_usage(result.tasks).total_requests) / n * MILLION
     table = render_table(
         [
             "L (assumed)",
             "phase",
             "c us/creator",
             "r req/creator",
-            "one worker, min",
+            "w WCU/creator",
+            "h WCU/creator",
             "one task, s",
             "phase wall, min",
+            *[f"N at {limit} s task" for limit in TASK_LIMITS_S],
+            "table WCU/s",
+            "busiest key WCU/s",
         ],
         rows,
     )
-    return (
-        "\n".join(lines)
-        + "\n\n"
-        + table
-        + (f"\n\nDynamoDB requests for 1,000,000 creators (r x 1,000,000): {requests:,.0f}")
+    requests = _usage(result.tasks).total_requests / n * target
+    units = float(_sized(result.tasks).write_units) / n * target
+    return "\n".join(
+        [
+            *lines,
+            "",
+            table,
+            "",
+            f"DynamoDB for {target:,} creators: {requests:,.0f} requests, {units:,.0f} write "
+            f"units. Default on-demand limits: {TABLE_WRITE_LIMIT:,} WCU/s a table "
+            f"({NEW_TABLE_WRITES:,} for a new table, doubling with use), "
+            f"{PARTITION_WRITE_LIMIT:,} WCU/s a partition.",
+        ]
     )
+
+
+def headline(result: SizeResult) -> dict[str, Any]:
+    """The figures of one size, for the JSON line."""
+    n, tasks = result.creators, result.tasks
+    usage, sized = _usage(tasks), _sized(tasks)
+    cpu = _sum(tasks, "cpu")
+    return {
+        "creators": n,
+        "write_requests_per_creator": round(usage.write_requests / n, 4),
+        "write_units_per_creator": round(float(sized.write_units) / n, 4),
+        "read_requests_per_creator": round(usage.read_requests / n, 4),
+        "read_units_per_creator": round(float(sized.read_units) / n, 4),
+        "cpu_us_per_creator": round(cpu / n * 1e6),
+        "pure_cpu_us_per_creator": round(result.pure_cpu / n * 1e6),
+        "cpu_over_pure": round(cpu / result.pure_cpu, 2) if result.pure_cpu else None,
+        "run_wall_s": round(_sum(tasks, "wall"), 1),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -619,6 +725,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated creator counts, each run on a fresh emulation",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--json", action="store_true", help="end with one JSON line of the headline figures"
+    )
     parser.add_argument(
         "--stock-moto",
         action="store_true",
@@ -665,6 +774,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(extrapolation(results[-1], tasks_per_phase, concurrency))
     print()
     print(f"total {time.perf_counter() - started:,.0f} s")
+    if args.json:
+        figures = headline(results[-1])
+        if len(results) > 1:
+            figures["sizes"] = [headline(result) for result in results]
+        print(json.dumps(figures))
     return 0
 
 

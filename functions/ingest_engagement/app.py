@@ -1,47 +1,68 @@
 """IngestEngagementFunction: SQS engagement messages -> stored events and rejections.
 
-Each message is a unit: it succeeds (its events stored, its bad events rejected) or it
-comes back in `batchItemFailures` to be redelivered (a transient storage failure).
+The messages of an invocation are stored together (`ingest_messages`: one dedupe read per
+100 events, writes of 25, however many events each message holds); each message is still
+a unit: it succeeds (its events stored, its bad events rejected) or it comes back alone in
+`batchItemFailures` (a transient storage failure). The partial batch response is built
+here rather than by Powertools' BatchProcessor, whose record handler sees one message at
+a time and so cannot store a batch together.
 """
 
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bonus_engine import dependencies, timestamps
 from bonus_engine.engagement import MessageContext
-from bonus_engine.ingestion import ingest_message
+from bonus_engine.ingestion import IngestOutcome, Message, ingest_messages
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = list(SQSEvent(event).records)
+    metrics.add_metric("Messages", MetricUnit.Count, len(records))
+    messages = [
+        Message(
+            record.body,
+            MessageContext(
+                message_id=record.message_id,
+                received_at=datetime.fromtimestamp(
+                    int(record.attributes.sent_timestamp) / 1000, UTC
+                ),
+            ),
+        )
+        for record in records
+    ]
     stores = dependencies.for_ingestion()
-    sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
-    outcome = ingest_message(
-        record.body,
-        MessageContext(message_id=record.message_id, received_at=sent_at),
-        timestamps.utc_now(),
-        stores.engagement,
-        stores.rejections,
-    )
-    metrics.add_metric("EventsAccepted", MetricUnit.Count, outcome.accepted)
-    metrics.add_metric("EventsDuplicate", MetricUnit.Count, outcome.duplicates)
-    for reason, count in Counter(r.reason.value for r in outcome.rejections).items():
+    outcomes = ingest_messages(messages, timestamps.utc_now(), stores.engagement, stores.rejections)
+    _report(outcomes)
+    return {
+        "batchItemFailures": [
+            {"itemIdentifier": record.message_id}
+            for record, outcome in zip(records, outcomes, strict=True)
+            if outcome.failed
+        ]
+    }
+
+
+def _report(outcomes: list[IngestOutcome]) -> None:
+    metrics.add_metric("EventsAccepted", MetricUnit.Count, sum(o.accepted for o in outcomes))
+    metrics.add_metric("EventsDuplicate", MetricUnit.Count, sum(o.duplicates for o in outcomes))
+    failed = sum(1 for o in outcomes if o.failed)
+    if failed:
+        metrics.add_metric("MessagesFailed", MetricUnit.Count, failed)
+        logger.warning("messages to be redelivered: storage failed", messages=failed)
+    rejections = [r for outcome in outcomes for r in outcome.rejections]
+    for reason, count in Counter(r.reason.value for r in rejections).items():
         with single_metric(
             name="EventsRejected",
             unit=MetricUnit.Count,
@@ -49,7 +70,7 @@ def record_handler(record: SQSRecord) -> None:
             default_dimensions=metrics.default_dimensions,
         ) as metric:
             metric.add_dimension(name="reason", value=reason)
-    for rejection in outcome.rejections:
+    for rejection in rejections:
         # Bounded: detail and ids are cut (bonus_engine.rejections), so a line stays
         # under 16 KB whatever arrived.
         logger.warning(
@@ -61,13 +82,3 @@ def record_handler(record: SQSRecord) -> None:
             event_id=rejection.event_id,
             period=rejection.period.name,
         )
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    metrics.add_metric("Messages", MetricUnit.Count, len(event.get("Records", [])))
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )

@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd.add_argument(
         "--verbose", action="store_true", help="show the functions' logs on stderr"
     )
+    replay_cmd.add_argument(
+        "--payouts", type=Path, help="copy the period's payout files into this directory"
+    )
 
     demo_cmd = commands.add_parser("demo", help="replay a synthetic program and show it")
     demo_cmd.add_argument("--creators", type=int, default=2000)
@@ -88,7 +91,13 @@ def _replay(args: argparse.Namespace) -> int:
     try:
         inputs = read_inputs(args.program, args.facts, args.engagement, args.period)
         output = FunctionOutput(sys.stderr if args.verbose else None)
-        result = replay(inputs, endpoint=args.endpoint, output=output, progress=_stderr_progress)
+        result = replay(
+            inputs,
+            endpoint=args.endpoint,
+            output=output,
+            progress=_stderr_progress,
+            payouts=args.payouts,
+        )
     except (ProgramRulesError, ReplayInputError) as error:
         return _fail(str(error))
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"

@@ -1,6 +1,7 @@
 """`bonus demo` (`make demo`): a synthetic month of examples/demo/program.yaml, replayed on
 the embedded emulation with progress bars, then what came out of it."""
 
+import json
 import shutil
 import tempfile
 from collections import Counter
@@ -9,6 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -19,7 +21,7 @@ from bonus_engine.computation import RunSummary
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import load_program_rules
 from bonus_engine.statements import StatementRevision
-from bonus_local.emulator import Emulation
+from bonus_local.emulator import Emulation, in_process_aws
 from bonus_local.pipeline import LocalPipeline
 from bonus_local.synthetic import synthetic_month
 from bonus_local.template import REPOSITORY
@@ -47,7 +49,7 @@ def run_demo(creators: int, seed: int, console: Console | None = None) -> int:
     started = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
     with tempfile.TemporaryDirectory(prefix="bonus-demo-") as rules_dir:
         shutil.copyfile(DEMO_RULES, Path(rules_dir) / f"{program_id}.yaml")
-        with Emulation() as emulation, _progress(console) as bar:
+        with in_process_aws(), Emulation(in_process=True) as emulation, _progress(console) as bar:
             pipeline = LocalPipeline(emulation, Path(rules_dir))
             with bar("Creator facts -> bus -> CheckEligibility", len(month.facts)) as advance:
                 pipeline.put_facts(month.facts, advance)
@@ -67,6 +69,10 @@ def run_demo(creators: int, seed: int, console: Console | None = None) -> int:
             summaries = pipeline.results.summaries(program_id, period)
             rejected = Counter(r["reason"] for r in pipeline.rejections_since(started))
             dead = sum(pipeline.dead_letters().values())
+            through_api = _read_through_the_api(
+                emulation, Path(rules_dir), program_id, period, statements, first
+            )
+            report_path = _write_report(emulation, program_id, period)
 
     _, summary = summaries[-1]
     console.print(_ingestion_table(month.duplicate_messages, summary, rejected, dead))
@@ -81,12 +87,66 @@ def run_demo(creators: int, seed: int, console: Console | None = None) -> int:
     )
     for title, statement in _showcase(statements, first):
         console.print(_statement_panel(title, statement))
+    console.print(through_api)
+    console.print(f"The month's report (one self-contained HTML page): [bold]{report_path}[/]")
     console.print(
         "Replay your own inputs: [bold].venv/bin/bonus replay --program "
         "examples/small/program.yaml --facts examples/small/facts.jsonl --engagement "
         "examples/small/engagement.jsonl --period 2026-03[/]"
     )
     return 0
+
+
+def _read_through_the_api(
+    emulation: Emulation,
+    rules_dir: Path,
+    program_id: str,
+    period: Period,
+    statements: list[StatementRevision],
+    first: dict[str, StatementRevision],
+) -> Panel:
+    """One creator reads their progress and statement through the HTTP API's function
+    (with a token the local server accepts, in their market's language)."""
+    from bonus_local.api_server import LocalApi, TokenSettings, issue_token
+    from bonus_local.lambda_runtime import FunctionOutput
+
+    creator = _most_revised(statements, first) or max(statements, key=lambda s: s.amount_minor)
+    language = {"KR": "ko", "JP": "ja"}.get(creator.market or "", "en")
+    api = LocalApi(emulation, rules_dir, FunctionOutput())
+    token = issue_token(TokenSettings.from_template(), creator.creator_id, False)
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": language}
+    base = f"/creators/{creator.creator_id}/programs/{program_id}/periods/{period}"
+    lines = []
+    for route in ("progress", "statement"):
+        status, _, body = api.handle("GET", f"{base}/{route}", headers, None)
+        lines.append(f"[bold]GET {base}/{route}[/] ({language}) -> {status}")
+        lines.append(_api_excerpt(route, json.loads(body)))
+    return Panel.fit(Group(*lines), title=f"What {creator.creator_id} reads through the API")
+
+
+def _api_excerpt(route: str, body: dict[str, Any]) -> str:
+    if route == "progress":
+        estimate = body.get("estimate") or {}
+        return (
+            f"  points {body.get('points')}, qualifying posts {body.get('qualifying_posts')}; "
+            f"estimate {estimate.get('amount_display')} ({estimate.get('basis')})"
+        )
+    latest = body.get("statement") or body
+    explanation = "\n    ".join(latest.get("explanation", []))
+    revisions = ", ".join(
+        f"#{r.get('revision')}: {r.get('amount')}" for r in body.get("revisions", [])
+    )
+    return f"  {latest.get('amount_display')}; revisions {revisions}\n    {explanation}"
+
+
+def _write_report(emulation: Emulation, program_id: str, period: Period) -> Path:
+    from bonus_local.report import render_period_report
+    from bonus_local.report_command import gather_period_report
+
+    report = gather_period_report(emulation.dynamodb, program_id, period.name)
+    path = REPOSITORY / "demo-report.html"
+    path.write_text(render_period_report(report), encoding="utf-8")
+    return path
 
 
 @contextmanager

@@ -45,15 +45,21 @@ class SqsEventSource:
         return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{self.queue_url.rsplit('/', 1)[-1]}"
 
     def poll_once(self) -> int:
-        """Deliver one batch; returns how many messages it held (0: the queue is empty)."""
-        response = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=min(self.batch_size, 10),
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        )
-        messages = response.get("Messages", [])
+        """Deliver one batch of up to BatchSize messages (gathered by receives of 10, as
+        the batching window would); returns how many it held (0: the queue is empty)."""
+        messages: list[dict[str, Any]] = []
+        while len(messages) < self.batch_size:
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(self.batch_size - len(messages), 10),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            )
+            received = response.get("Messages", [])
+            if not received:
+                break
+            messages += [dict(message) for message in received]
         if not messages:
             return 0
         records = [self.record(message) for message in messages]

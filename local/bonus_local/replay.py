@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bonus_engine.payout_export import payouts_prefix
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import LoadedProgram, load_program_rules
 from bonus_local.emulator import Emulation
@@ -104,8 +105,10 @@ def replay(
     endpoint: str | None = None,
     output: FunctionOutput | None = None,
     progress: ProgressFactory | None = None,
+    payouts: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the pipeline on the inputs and return SPEC section 6's JSON object."""
+    """Run the pipeline on the inputs and return SPEC section 6's JSON object; with
+    `payouts`, also copy the period's payout files into that directory (SPEC section 8)."""
     now = datetime.now(UTC)
     if inputs.period.end > now:
         raise ReplayInputError(
@@ -126,7 +129,10 @@ def replay(
             with bar("computation", 1) as advance:
                 pipeline.request_compute(program_id, inputs.period)
                 advance(1)
-            return replay_result(pipeline, program_id, inputs.period, started)
+            result = replay_result(pipeline, program_id, inputs.period, started)
+            if payouts is not None:
+                copy_payouts(emulation, payouts, program_id, inputs.period)
+            return result
 
 
 def replay_result(
@@ -170,3 +176,29 @@ def _rejected(item: dict[str, Any]) -> dict[str, Any]:
     if result["position"] is not None:
         result["position"] = int(result["position"])
     return result
+
+
+PAYOUT_BUCKET = "PayoutExportBucket"  # its logical id in template.yaml
+
+
+def copy_payouts(emulation: Emulation, directory: Path, program_id: str, period: Period) -> int:
+    """Copy every payout file of the period (`payouts/{program_id}/{period}/...`) from the
+    emulated payout bucket into `directory`, under the same relative keys; return how many
+    files were copied."""
+    s3 = emulation.s3
+    bucket = emulation.bucket_name(PAYOUT_BUCKET)
+    root = directory.resolve()
+    copied = 0
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=payouts_prefix(program_id, period)
+    )
+    for page in pages:
+        for item in page.get("Contents", []):
+            key = item.get("Key", "")
+            target = (root / key).resolve()
+            if not target.is_relative_to(root):  # a key cannot write outside DIR
+                raise ReplayInputError(f"--payouts: object key {key!r} leaves the directory")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            copied += 1
+    return copied

@@ -57,6 +57,24 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class BucketSpec:
+    logical_id: str
+    name: str
+    properties: dict[str, Any]  # with the KMS key's !GetAtt resolved to its local ARN
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """A customer-managed KMS key. KMS gives a key a random id, so the emulation names it
+    by an alias (`alias`), which KMS and S3 accept wherever a key ARN is."""
+
+    logical_id: str
+    alias: str
+    arn: str  # the alias's ARN: what `!GetAtt <key>.Arn` resolves to locally
+    properties: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class EventSpec:
     """One of a function's `Events`: SQS, EventBridgeRule or Schedule."""
 
@@ -84,6 +102,8 @@ class Template:
     queues: dict[str, QueueSpec]
     buses: dict[str, str]  # logical id -> bus name
     functions: dict[str, FunctionSpec]
+    buckets: dict[str, BucketSpec] = field(default_factory=dict)
+    keys: dict[str, KeySpec] = field(default_factory=dict)
 
     def function(self, logical_id: str) -> FunctionSpec:
         return self.functions[logical_id]
@@ -103,6 +123,8 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
     globals_ = document.get("Globals", {}).get("Function", {})
 
     tables, queues, buses, functions = {}, {}, {}, {}
+    buckets: dict[str, BucketSpec] = {}
+    keys: dict[str, KeySpec] = {}
     for logical_id, resource in resources.items():
         kind = resource["Type"]
         properties = resource.get("Properties", {})
@@ -116,13 +138,24 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
             buses[logical_id] = resolver.name(logical_id)
         elif kind == "AWS::Serverless::Function":
             functions[logical_id] = _function(logical_id, properties, globals_, resolver, path)
+        elif kind == "AWS::S3::Bucket":
+            buckets[logical_id] = BucketSpec(
+                logical_id, resolver.name(logical_id), resolver.resolve(properties)
+            )
+        elif kind == "AWS::KMS::Key":
+            keys[logical_id] = KeySpec(
+                logical_id,
+                resolver.ref(logical_id),
+                resolver.get_att(logical_id, "Arn"),
+                resolver.resolve(properties),
+            )
         elif kind not in _NOT_EMULATED and kind != "AWS::Lambda::EventSourceMapping":
             raise TemplateError(f"{path.name}: {logical_id}: no local emulation for {kind}")
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::EventSourceMapping":
             function_id, event = _event_source_mapping(logical_id, resource, resolver)
             functions[function_id].events.append(event)
-    return Template(tables, queues, buses, functions)
+    return Template(tables, queues, buses, functions, buckets, keys)
 
 
 def _event_source_mapping(
@@ -147,6 +180,7 @@ _NOT_EMULATED = {
     "AWS::CloudWatch::Alarm",
     "AWS::Serverless::HttpApi",
     "AWS::Logs::LogGroup",
+    "AWS::S3::BucketPolicy",  # moto does not enforce bucket policies (TLS only)
 }
 
 
@@ -193,6 +227,8 @@ class _Resolver:
         resource = self.resources[logical_id]
         if resource["Type"] == "AWS::Events::EventBus":
             return str(self.resolve(resource["Properties"]["Name"]))
+        if resource["Type"] == "AWS::S3::Bucket":
+            return f"{STACK_NAME}-{logical_id}".lower()  # S3 names are lower-case
         return f"{STACK_NAME}-{logical_id}"
 
     def ref(self, target: str) -> str:
@@ -209,6 +245,8 @@ class _Resolver:
         kind = self.resources[target]["Type"]
         if kind == "AWS::SQS::Queue":
             return f"{{queue-url:{self.name(target)}}}"  # filled in once the queue exists
+        if kind == "AWS::KMS::Key":
+            return f"alias/{self.name(target)}"  # KMS accepts an alias wherever a key id
         return self.name(target)
 
     def get_att(self, target: str, attribute: str) -> str:
@@ -220,6 +258,10 @@ class _Resolver:
             return name
         if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
             return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:aws:s3:::{name}"
+        if kind == "AWS::KMS::Key" and attribute == "Arn":
+            return f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:{self.ref(target)}"
         if kind == "AWS::Events::EventBus" and attribute in ("Arn", "Name"):
             return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{name}"
         raise TemplateError(f"no local value for !GetAtt {target}.{attribute}")

@@ -1,6 +1,7 @@
 """`bonus replay`, `bonus emulator`, `bonus rejected` and `bonus demo`, run as a developer
 runs them: the installed command, in a subprocess, on the moto server."""
 
+import hashlib
 import json
 import os
 import socket
@@ -303,3 +304,35 @@ def test_the_demo_replays_a_synthetic_program_and_shows_markets_and_statements()
     assert result.returncode == 0, result.stderr
     for expected in ("What was stored", "markets", "pool", "milestones", "rate", "revision 2"):
         assert expected in result.stdout
+
+
+# --- the payout export -----------------------------------------------------------------------
+
+
+def test_two_replays_of_the_same_inputs_write_the_same_payout_files_equal_to_the_statements(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    document = replay("--payouts", str(first))
+    replay("--payouts", str(second))
+
+    base = Path("payouts") / "spring-bonus" / "2026-03"
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == [base / "revision-1.csv", base / "revision-1.manifest.json"]
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    rows = (first / base / "revision-1.csv").read_text().splitlines()
+    assert rows[0] == (
+        "creator_id,market,currency,amount_minor,amount,statement_revision,"
+        "previous_amount_minor,delta_minor"
+    )
+    paid = [s for s in document["statements"] if s["amount_minor"] > 0]
+    assert rows[1:] == [
+        f"{s['creator_id']},{s['market']},{s['currency']},{s['amount_minor']},{s['amount']},"
+        f"{s['revision']},0,{s['amount_minor']}"
+        for s in paid
+    ]
+    manifest = json.loads((first / base / "revision-1.manifest.json").read_text())
+    csv_bytes = (first / base / "revision-1.csv").read_bytes()
+    assert manifest["csv_sha256"] == hashlib.sha256(csv_bytes).hexdigest()
+    assert manifest["rows"] == len(paid)

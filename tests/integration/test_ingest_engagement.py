@@ -188,7 +188,9 @@ def test_throttling_on_one_write_fails_only_that_message_and_redelivery_makes_co
         sqs_record(body(event("e-2", post_id="post-2"))),
         sqs_record(body(event("e-3", post_id="post-3"))),
     )
-    dynamo_faults.throttle("batch_write_item", _writes_event("e-2"), times=1)
+    # The batch's write holding e-2 is throttled, then e-2's own when each message is
+    # tried alone: only that message comes back.
+    dynamo_faults.throttle("batch_write_item", _writes_event("e-2"), times=2)
 
     response = ingest.invoke({"Records": [first, second, third]})
 
@@ -370,3 +372,35 @@ def test_an_event_id_sent_again_with_other_content_anywhere_is_a_conflict_and_th
     assert stored_counts(engagement_store, april) == {}
     conflicts = rejections(rejection_store, Period.parse(event("e", **other)["occurred_at"][:7]))
     assert [r["reason"] for r in conflicts] == ["conflicting_duplicate"]
+
+
+def test_fifty_single_event_messages_are_stored_together_in_a_few_requests(
+    ingest: LocalFunction,
+    engagement_store: EngagementStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given 50 messages of one event each, delivered in one invocation
+    from bonus_engine import aws_clients
+
+    ingest.invoke({"Records": []})  # the function's client exists
+    client = aws_clients.dynamodb()
+    calls: dict[str, int] = {}
+    for operation in ("batch_get_item", "batch_write_item"):
+        real = getattr(client, operation)
+
+        def counted(_real: Any = real, _name: str = operation, **kwargs: Any) -> Any:
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(**kwargs)
+
+        monkeypatch.setattr(client, operation, counted)
+    records = [sqs_record(body(event(f"e-{n}", post_id=f"post-{n}"))) for n in range(50)]
+
+    # When the invocation stores them
+    response = ingest.invoke({"Records": records})
+
+    # Then every event is stored, with one dedupe read and writes of 25 (the closed
+    # month's change marker, the events, then their event_id register entries), not two
+    # requests a message
+    assert failed_ids(response) == set()
+    assert len(stored_counts(engagement_store, MARCH)) == 50
+    assert calls == {"batch_get_item": 1, "batch_write_item": 1 + 2 + 2}

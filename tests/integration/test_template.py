@@ -177,12 +177,34 @@ def _actions(service: str, operation: str, params: dict[str, Any]) -> Iterator[t
         action = re.sub("Batch$", "", operation)
         queue = params["QueueUrl"].rsplit("/", 1)[-1]
         yield f"sqs:{action}", f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue}"
+    elif service == "s3":
+        bucket = params["Bucket"]
+        if operation in ("PutObject", "GetObject"):
+            prefix = params["Key"].split("/", 1)[0]
+            yield f"s3:{operation}", f"arn:aws:s3:::{bucket}/{prefix}/*"
+            # S3 asks KMS on the caller's behalf: the caller needs these on the bucket's key
+            kms = "kms:GenerateDataKey" if operation == "PutObject" else "kms:Decrypt"
+            yield kms, _bucket_key_arn()
+        elif operation == "ListObjectsV2":
+            yield "s3:ListBucket", f"arn:aws:s3:::{bucket}"
+        else:
+            yield f"s3:{operation}", f"arn:aws:s3:::{bucket}"
     elif service == "events":
         for entry in params["Entries"]:
             yield (
                 f"events:{operation}",
                 f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{entry['EventBusName']}",
             )
+
+
+def _bucket_key_arn() -> str:
+    """The KMS key the payout bucket encrypts with, as the emulation names it."""
+    bucket = RESOURCES["PayoutExportBucket"]["Properties"]["BucketEncryption"]
+    (rule,) = bucket["ServerSideEncryptionConfiguration"]
+    key = rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0]
+    template = load_template()
+    resolved: str = template.keys[key].arn
+    return resolved
 
 
 def _granted(function: str) -> set[tuple[str, str, str]]:

@@ -13,6 +13,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
 # botocore's standard mode retries throttling and 5xx with backoff, 3 attempts in all;
@@ -40,7 +41,12 @@ def events() -> "EventBridgeClient":
     return boto3.client("events", config=_CONFIG)
 
 
+@cache
+def s3() -> "S3Client":
+    return boto3.client("s3", config=_CONFIG)
+
+
 def forget_clients() -> None:
     """Drop the cached clients (tests start each emulation with fresh ones)."""
-    for factory in (dynamodb, sqs, events):
+    for factory in (dynamodb, sqs, events, s3):
         factory.cache_clear()

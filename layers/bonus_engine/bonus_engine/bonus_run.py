@@ -38,7 +38,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import uuid4
 
 from aws_lambda_powertools import Logger
@@ -60,6 +60,7 @@ from bonus_engine.computation import (
 from bonus_engine.identifiers import ProgramId
 from bonus_engine.messaging import EventPublisher, TaskQueue
 from bonus_engine.payout import MarketTotals, Settlement
+from bonus_engine.payout_export import build_payout_export
 from bonus_engine.periods import Period, due_periods
 from bonus_engine.program_rules import LoadedProgram
 from bonus_engine.rejections import RejectionSource, bounded_text
@@ -90,11 +91,15 @@ from bonus_engine.storage.results_store import (
     Superseded,
 )
 from bonus_engine.storage.retention import ENGAGEMENT_DAYS
+
+if TYPE_CHECKING:
+    from bonus_engine.storage.export_store import ExportStore
 from bonus_engine.timestamps import to_utc_text
 
 logger = Logger(child=True)
 
 STATEMENT_ISSUED = "BonusStatementIssued"
+PAYOUT_FILE_READY = "PayoutFileReady"
 PERIOD_COMPUTED = "BonusPeriodComputed"
 STALE_RUN = timedelta(hours=3)  # a run holding a period longer than this is presumed dead
 SCHEDULE_LATENESS = timedelta(hours=24)  # EventBridge and Lambda retry a schedule event so long
@@ -164,6 +169,7 @@ class RunContext:
     buckets_per_task: int  # creator buckets a shard task covers (template: BucketsPerTask)
     retention_days: int = ENGAGEMENT_DAYS  # template: EngagementRetentionDays
     provisional_every: timedelta = timedelta(hours=6)  # template: ProvisionalEveryHours
+    exports: "ExportStore | None" = None  # the payout bucket (the workers write it)
 
 
 @dataclass(frozen=True)
@@ -518,7 +524,7 @@ def issue_shard(
 ) -> TaskOutcome:
     if run.status in (RunStatus.COMPLETE, RunStatus.UNCHANGED):
         if run.status == RunStatus.COMPLETE and not run.announced and run.trigger != PROVISIONAL:
-            _announce_run(run, context)  # the finisher failed before announcing
+            _after_commit(run, program, context)  # the finisher failed before announcing
         return TaskOutcome()
     if run.status == RunStatus.SUPERSEDED:
         return TaskOutcome(superseded=True)
@@ -593,7 +599,7 @@ def finish_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
     summary = summarize(program, run.period, issued.values(), events)
     if run.dry_run:
         context.results.close_run(run, RunStatus.COMPLETE, summary)
-        _announce_run(replace(run, status=RunStatus.COMPLETE, summary=summary), context)
+        _after_commit(replace(run, status=RunStatus.COMPLETE, summary=summary), program, context)
         return
     digest = summary_digest(summary)
     state = context.results.period_state(run.program_id, run.period)
@@ -608,10 +614,48 @@ def finish_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
     except ConditionFailed:
         return  # another finisher closed the run (it announces it), or the run lost
         # its period (it writes nothing)
-    _announce_run(
+    _after_commit(
         replace(run, status=RunStatus.COMPLETE, summary=summary, summary_revision=revision),
+        program,
         context,
     )
+
+
+def _after_commit(run: Run, program: LoadedProgram, context: RunContext) -> None:
+    """What follows a stored summary revision: the payout files of that revision (written
+    once: a redelivery writes the same bytes or nothing), then the announcements. Runs
+    again, whole, if a task finds the run complete but not announced."""
+    assert run.summary is not None
+    export = None
+    if not run.dry_run and run.summary_revision is not None and context.exports is not None:
+        statements = context.results.latest_statements(run.program_id, run.period)
+        previous = context.exports.previous_amounts(
+            run.program_id, run.period, run.summary_revision
+        )
+        export = build_payout_export(
+            run.program_id,
+            run.period,
+            run.summary_revision,
+            program.content_hash,
+            statements,
+            previous,
+        )
+        context.exports.write(export)
+    if export is not None:
+        assert context.publisher is not None
+        context.publisher.publish(
+            PAYOUT_FILE_READY,
+            [
+                {
+                    "program_id": run.program_id,
+                    "period": run.period.name,
+                    "revision": export.revision,
+                    "csv_key": export.csv_key,
+                    "manifest_key": export.manifest_key,
+                }
+            ],
+        )
+    _announce_run(run, context)
 
 
 def _rejected(context: RunContext, period: Period) -> int:

@@ -1,4 +1,8 @@
-"""What each function is wired to, built from its settings once per container."""
+"""What each function is wired to, built from its settings once per container.
+
+Each factory imports what its function uses, when it is first called: the ingestion
+function never imports the computation, and a cold start pays only for its own code.
+"""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -6,38 +10,31 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from bonus_engine import aws_clients
-from bonus_engine.bonus_run import RunContext
-from bonus_engine.messaging import EventPublisher, TaskQueue
-from bonus_engine.program_rules import LoadedProgram
-from bonus_engine.settings import (
-    CoordinatorSettings,
-    EligibilitySettings,
-    IngestSettings,
-    ShardSettings,
-    programs_in,
-)
+from bonus_engine.settings import programs_in
 from bonus_engine.storage.dynamo import Table
-from bonus_engine.storage.engagement_store import EngagementStore
-from bonus_engine.storage.facts_store import FactsStore
-from bonus_engine.storage.rejections_store import RejectionStore
-from bonus_engine.storage.results_store import ResultsStore
 
-if TYPE_CHECKING:  # only the API function imports the API's code
+if TYPE_CHECKING:
+    from bonus_engine.bonus_run import RunContext
     from bonus_engine.creator_api import ApiContext
+    from bonus_engine.messaging import EventPublisher
+    from bonus_engine.program_rules import LoadedProgram
+    from bonus_engine.storage.engagement_store import EngagementStore
+    from bonus_engine.storage.facts_store import FactsStore
+    from bonus_engine.storage.rejections_store import RejectionStore
 
 
 @dataclass(frozen=True)
 class IngestDependencies:
-    engagement: EngagementStore
-    rejections: RejectionStore
+    engagement: "EngagementStore"
+    rejections: "RejectionStore"
 
 
 @dataclass(frozen=True)
 class FactDependencies:
-    programs: dict[str, LoadedProgram]
-    facts: FactsStore
-    rejections: RejectionStore
-    publisher: EventPublisher
+    programs: "dict[str, LoadedProgram]"
+    facts: "FactsStore"
+    rejections: "RejectionStore"
+    publisher: "EventPublisher"
     recompute_window_months: int
 
 
@@ -47,6 +44,10 @@ def _table(name: str) -> Table:
 
 @cache
 def for_ingestion() -> IngestDependencies:
+    from bonus_engine.settings import IngestSettings
+    from bonus_engine.storage.engagement_store import EngagementStore
+    from bonus_engine.storage.rejections_store import RejectionStore
+
     settings = IngestSettings.from_environment()
     return IngestDependencies(
         engagement=EngagementStore(_table(settings.engagement_table), settings.retention_days),
@@ -56,6 +57,11 @@ def for_ingestion() -> IngestDependencies:
 
 @cache
 def for_eligibility() -> FactDependencies:
+    from bonus_engine.messaging import EventPublisher
+    from bonus_engine.settings import EligibilitySettings
+    from bonus_engine.storage.facts_store import FactsStore
+    from bonus_engine.storage.rejections_store import RejectionStore
+
     settings = EligibilitySettings.from_environment()
     return FactDependencies(
         programs=programs_in(settings.program_rules_dir),
@@ -67,8 +73,15 @@ def for_eligibility() -> FactDependencies:
 
 
 @cache
-def for_coordinator() -> tuple[RunContext, int]:
+def for_coordinator() -> tuple["RunContext", int]:
     """The coordinator's context, and its recompute window in months."""
+    from bonus_engine.bonus_run import RunContext
+    from bonus_engine.messaging import TaskQueue
+    from bonus_engine.settings import CoordinatorSettings
+    from bonus_engine.storage.engagement_store import EngagementStore
+    from bonus_engine.storage.facts_store import FactsStore
+    from bonus_engine.storage.results_store import ResultsStore
+
     settings = CoordinatorSettings.from_environment()
     context = RunContext(
         programs=programs_in(settings.program_rules_dir),
@@ -86,7 +99,16 @@ def for_coordinator() -> tuple[RunContext, int]:
 
 
 @cache
-def for_shards() -> RunContext:
+def for_shards() -> "RunContext":
+    from bonus_engine.bonus_run import RunContext
+    from bonus_engine.messaging import EventPublisher, TaskQueue
+    from bonus_engine.settings import ShardSettings
+    from bonus_engine.storage.engagement_store import EngagementStore
+    from bonus_engine.storage.export_store import ExportStore
+    from bonus_engine.storage.facts_store import FactsStore
+    from bonus_engine.storage.rejections_store import RejectionStore
+    from bonus_engine.storage.results_store import ResultsStore
+
     settings = ShardSettings.from_environment()
     return RunContext(
         programs=programs_in(settings.program_rules_dir),
@@ -98,6 +120,7 @@ def for_shards() -> RunContext:
         publisher=EventPublisher(aws_clients.events(), settings.event_bus_name),
         buckets_per_task=settings.buckets_per_task,
         retention_days=settings.retention_days,
+        exports=ExportStore(aws_clients.s3(), settings.payout_bucket_name),
     )
 
 
@@ -105,6 +128,10 @@ def for_shards() -> RunContext:
 def for_api() -> "ApiContext":
     from bonus_engine.creator_api import ApiContext, ComputeRequests
     from bonus_engine.settings import ApiSettings
+    from bonus_engine.storage.engagement_store import EngagementStore
+    from bonus_engine.storage.facts_store import FactsStore
+    from bonus_engine.storage.rejections_store import RejectionStore
+    from bonus_engine.storage.results_store import ResultsStore
 
     settings = ApiSettings.from_environment()
     return ApiContext(

@@ -4,11 +4,12 @@ per function, validated once, with an error that names what is missing."""
 import os
 from functools import cache
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bonus_engine.program_rules import LoadedProgram, load_programs
+if TYPE_CHECKING:
+    from bonus_engine.program_rules import LoadedProgram
 
 
 class ConfigurationError(RuntimeError):
@@ -70,6 +71,7 @@ class ShardSettings(_Settings):
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     program_rules_dir: Path = Field(alias="PROGRAM_RULES_DIR")
     retention_days: int = Field(alias="ENGAGEMENT_RETENTION_DAYS", ge=30, le=3650)
+    payout_bucket_name: str = Field(alias="PAYOUT_BUCKET_NAME", min_length=1)
 
 
 class ApiSettings(_Settings):
@@ -86,6 +88,8 @@ class ApiSettings(_Settings):
 
 
 @cache
-def programs_in(directory: Path) -> dict[str, LoadedProgram]:
+def programs_in(directory: Path) -> "dict[str, LoadedProgram]":
     """The deployed programs, loaded once per container (from the rules layer)."""
+    from bonus_engine.program_rules import load_programs
+
     return load_programs(directory)

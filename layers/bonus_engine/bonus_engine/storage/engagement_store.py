@@ -11,15 +11,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bonus_engine.engagement import EngagementEvent
 from bonus_engine.periods import Period
-from bonus_engine.scoring import TallyKey
 from bonus_engine.storage import keys
 from bonus_engine.storage.change_markers import change_marker_items, changed_since
 from bonus_engine.storage.dynamo import Item, Table
 from bonus_engine.storage.retention import ENGAGEMENT_DAYS, engagement_expiry
 from bonus_engine.timestamps import to_utc_text
+
+if TYPE_CHECKING:
+    from bonus_engine.scoring import TallyKey
 
 
 @dataclass
@@ -33,7 +36,7 @@ class RecordResult:
 class BucketEngagement:
     """A bucket's month of engagement, summed per creator, post, format, metric, quality."""
 
-    tallies: dict[str, dict[TallyKey, int]] = field(default_factory=dict)
+    tallies: "dict[str, dict[TallyKey, int]]" = field(default_factory=dict)
     accepted: int = 0  # distinct events
     late: int = 0  # accepted after `late_after`
 

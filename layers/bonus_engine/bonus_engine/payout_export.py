@@ -1,0 +1,322 @@
+"""The payout export for finance (SPEC section 8): a CSV of what each creator is paid in
+a summary revision, what changed since the previous exported revision, and a manifest.
+
+Pure: statements and the previous file's amounts in, bytes out. The same inputs always
+give the same bytes (no clock, sorted rows, sorted JSON keys), so a revision written
+twice is written identically.
+
+Amounts are integer minor units, shown in the major unit by `money.format_minor`; a
+float never exists. Deltas are per creator and per currency: a creator whose market
+moved to another currency is two rows, the old currency clawed back to 0 and the new
+one paid, so that each currency's deltas, summed over the revisions, are its latest
+total.
+"""
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from bonus_engine.identifiers import require_id
+from bonus_engine.money import format_minor, minor_digits
+from bonus_engine.periods import Period
+from bonus_engine.statements import StatementRevision
+
+CSV_HEADER = (
+    "creator_id",
+    "market",
+    "currency",
+    "amount_minor",
+    "amount",
+    "statement_revision",
+    "previous_amount_minor",
+    "delta_minor",
+)
+
+
+class PayoutFileError(ValueError):
+    """A payout CSV that is not one this module writes (header, a field, a duplicate)."""
+
+
+# --- object keys: one function each -------------------------------------------------------
+
+
+def payouts_prefix(program_id: str, period: Period) -> str:
+    """Every payout file of a program's period is under this prefix."""
+    return f"payouts/{require_id('program_id', program_id)}/{period.name}/"
+
+
+def payout_csv_key(program_id: str, period: Period, revision: int) -> str:
+    return f"{payouts_prefix(program_id, period)}revision-{_revision(revision)}.csv"
+
+
+def payout_manifest_key(program_id: str, period: Period, revision: int) -> str:
+    return f"{payouts_prefix(program_id, period)}revision-{_revision(revision)}.manifest.json"
+
+
+def csv_revision(key: str, program_id: str, period: Period) -> int | None:
+    """The revision of a payout CSV's key under the period's prefix; None for any other
+    key (a manifest, a stray object)."""
+    prefix = payouts_prefix(program_id, period) + "revision-"
+    if not key.startswith(prefix) or not key.endswith(".csv"):
+        return None
+    number = key[len(prefix) : -len(".csv")]
+    if not number.isdigit() or number.startswith("0") or not number.isascii():
+        return None
+    return int(number)
+
+
+def _revision(revision: int) -> int:
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
+        raise ValueError(f"a summary revision is an integer >= 1: {revision!r}")
+    return revision
+
+
+# --- the export ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportedAmount:
+    """What a creator was paid in an exported revision (a non-zero row of its CSV)."""
+
+    market: str
+    currency: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class PayoutRow:
+    creator_id: str
+    market: str
+    currency: str
+    amount_minor: int
+    statement_revision: int | None  # None: the creator has no statement any more
+    previous_amount_minor: int
+
+    @property
+    def amount(self) -> str:
+        return format_minor(self.amount_minor, self.currency)
+
+    @property
+    def delta_minor(self) -> int:
+        return self.amount_minor - self.previous_amount_minor
+
+    def fields(self) -> list[str]:
+        return [
+            self.creator_id,
+            self.market,
+            self.currency,
+            str(self.amount_minor),
+            self.amount,
+            "" if self.statement_revision is None else str(self.statement_revision),
+            str(self.previous_amount_minor),
+            str(self.delta_minor),
+        ]
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    total_minor: int
+    delta_minor: int
+
+
+@dataclass(frozen=True)
+class PayoutExport:
+    program_id: str
+    period: Period
+    revision: int
+    rules_hash: str
+    rows: tuple[PayoutRow, ...]
+    totals: Mapping[str, CurrencyTotals]  # by currency, sorted
+    csv_key: str
+    manifest_key: str
+    csv_bytes: bytes
+    manifest_bytes: bytes
+
+    @property
+    def csv_sha256(self) -> str:
+        return hashlib.sha256(self.csv_bytes).hexdigest()
+
+
+def build_payout_export(
+    program_id: str,
+    period: Period,
+    revision: int,
+    rules_hash: str,
+    statements: Iterable[StatementRevision],
+    previous: Mapping[str, ExportedAmount],
+) -> PayoutExport:
+    """The CSV and the manifest of summary revision `revision`, from the period's latest
+    statements and the amounts of the previous exported revision (empty for the first).
+
+    A row per creator whose amount is above 0 or differs from the previous exported one:
+    a creator paid before and 0 now (or with no statement now) is a row at 0 with a
+    negative delta, a claw-back."""
+    require_id("program_id", program_id)
+    _revision(revision)
+    latest: dict[str, StatementRevision] = {}
+    for statement in statements:
+        _check_statement(statement, program_id, period)
+        if statement.creator_id in latest:
+            raise ValueError(f"two statements for creator {statement.creator_id!r}")
+        latest[statement.creator_id] = statement
+
+    rows: list[PayoutRow] = []
+    currencies: set[str] = set()
+    for creator_id in sorted(latest.keys() | previous.keys()):
+        current = latest.get(creator_id)
+        if current is not None and current.currency is not None:
+            currencies.add(current.currency)
+        rows += _rows(creator_id, current, previous.get(creator_id))
+    rows.sort(key=lambda row: (row.creator_id, row.currency))
+    currencies |= {row.currency for row in rows}
+
+    totals = {
+        currency: CurrencyTotals(
+            total_minor=sum(row.amount_minor for row in rows if row.currency == currency),
+            delta_minor=sum(row.delta_minor for row in rows if row.currency == currency),
+        )
+        for currency in sorted(currencies)
+    }
+    csv_key = payout_csv_key(program_id, period, revision)
+    csv_bytes = _csv_bytes(rows)
+    manifest = {
+        "program_id": program_id,
+        "period": period.name,
+        "revision": revision,
+        "rows": len(rows),
+        "currencies": {
+            currency: {
+                "total_minor": total.total_minor,
+                "total": format_minor(total.total_minor, currency),
+                "delta_minor": total.delta_minor,
+                "delta": format_minor(total.delta_minor, currency),
+            }
+            for currency, total in totals.items()
+        },
+        "rules_hash": rules_hash,
+        "csv_key": csv_key,
+        "csv_sha256": hashlib.sha256(csv_bytes).hexdigest(),
+    }
+    manifest_bytes = (json.dumps(manifest, sort_keys=True, indent=2) + "\n").encode("utf-8")
+    return PayoutExport(
+        program_id=program_id,
+        period=period,
+        revision=revision,
+        rules_hash=rules_hash,
+        rows=tuple(rows),
+        totals=totals,
+        csv_key=csv_key,
+        manifest_key=payout_manifest_key(program_id, period, revision),
+        csv_bytes=csv_bytes,
+        manifest_bytes=manifest_bytes,
+    )
+
+
+def _check_statement(statement: StatementRevision, program_id: str, period: Period) -> None:
+    where = f"statement of {statement.creator_id!r}"
+    if statement.program_id != program_id or statement.period != period.name:
+        raise ValueError(f"{where} is of {statement.program_id} {statement.period}")
+    if statement.amount_minor < 0:
+        raise ValueError(f"{where} has a negative amount")
+    if statement.currency is None:
+        if statement.amount_minor != 0:
+            raise ValueError(f"{where} pays {statement.amount_minor} in no currency")
+        return
+    minor_digits(statement.currency)  # a currency the program pays in
+    if statement.amount != format_minor(statement.amount_minor, statement.currency):
+        raise ValueError(f"{where}: amount {statement.amount} is not its amount_minor")
+
+
+def _rows(
+    creator_id: str, statement: StatementRevision | None, before: ExportedAmount | None
+) -> list[PayoutRow]:
+    rows = []
+    revision = statement.revision if statement is not None else None
+    currency = statement.currency if statement is not None else None
+    if before is not None and before.amount_minor != 0 and before.currency != currency:
+        # Paid in a currency the creator is no longer paid in (or no statement now):
+        # clawed back to 0 in that currency.
+        rows.append(
+            PayoutRow(
+                creator_id=creator_id,
+                market=before.market,
+                currency=before.currency,
+                amount_minor=0,
+                statement_revision=revision,
+                previous_amount_minor=before.amount_minor,
+            )
+        )
+    if statement is not None and statement.currency is not None:
+        previous_minor = before.amount_minor if before and before.currency == currency else 0
+        if statement.amount_minor > 0 or statement.amount_minor != previous_minor:
+            rows.append(
+                PayoutRow(
+                    creator_id=creator_id,
+                    market=statement.market or "",
+                    currency=statement.currency,
+                    amount_minor=statement.amount_minor,
+                    statement_revision=revision,
+                    previous_amount_minor=previous_minor,
+                )
+            )
+    return rows
+
+
+def _csv_bytes(rows: Iterable[PayoutRow]) -> bytes:
+    """RFC 4180 through the csv module (quoting only where needed), `\\n` line ends."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(CSV_HEADER)
+    for row in rows:
+        writer.writerow(row.fields())
+    return text.getvalue().encode("utf-8")
+
+
+# --- reading a previous file -------------------------------------------------------------
+
+
+def parse_payout_csv(data: bytes) -> dict[str, ExportedAmount]:
+    """What each creator was paid in an exported CSV, by creator_id: its non-zero row
+    (a creator has at most one; a row at 0 is a claw-back or an unpaid creator)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PayoutFileError(f"not UTF-8 (byte {error.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None or tuple(header) != CSV_HEADER:
+            raise PayoutFileError(f"line 1: the header is not {','.join(CSV_HEADER)}")
+        paid: dict[str, ExportedAmount] = {}
+        for row in reader:
+            line = reader.line_num
+            if len(row) != len(CSV_HEADER):
+                raise PayoutFileError(f"line {line}: {len(row)} fields, not {len(CSV_HEADER)}")
+            fields = dict(zip(CSV_HEADER, row, strict=True))
+            creator_id, currency = fields["creator_id"], fields["currency"]
+            try:
+                require_id("creator_id", creator_id)
+                minor_digits(currency)
+                amount_minor = _integer(fields["amount_minor"])
+            except ValueError as error:
+                raise PayoutFileError(f"line {line}: {error}") from None
+            if amount_minor == 0:
+                continue
+            if creator_id in paid:
+                raise PayoutFileError(f"line {line}: {creator_id} is paid twice")
+            paid[creator_id] = ExportedAmount(fields["market"], currency, amount_minor)
+    except csv.Error as error:
+        raise PayoutFileError(f"line {reader.line_num}: {error}") from None
+    return paid
+
+
+def _integer(text: str) -> int:
+    if not text.isascii() or not text.lstrip("-").isdigit():
+        raise ValueError(f"not an integer: {text!r}")
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"a negative amount: {text!r}")
+    return value
