@@ -157,8 +157,7 @@ def payout_files(emulation: Emulation) -> dict[str, bytes]:
     s3, bucket = emulation.s3, emulation.bucket_name("PayoutExportBucket")
     listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
     return {
-        item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-        for item in listed
+        item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed
     }
 
 
