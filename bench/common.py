@@ -6,7 +6,6 @@ compute benchmark uses (see `patch_moto`).
 """
 
 import argparse
-import copy
 import logging
 import math
 import os
@@ -156,61 +155,14 @@ class MotoServer:
 def patch_moto() -> None:
     """moto 5.2.5 has behaviours that make a call cost far more than its own items
     (DynamoDB has none of them); unpatched, the compute benchmark at 100,000 creators
-    would spend most of an hour inside moto. The patches keep moto's answers (same items,
-    same order, same errors) and change only its speed:
-
-    - the emulation's own `bonus_local.moto_speedups` (Query reads the partition only;
-      DynamoDB responses written as plain JSON; moto's services listed once). Run with
-      BENCH_VERIFY_MOTO_PATCH=1 to compare every response with moto's own serialiser;
-    - TransactWriteItems deep-copies every table it names before applying (its rollback):
-      about 27 microseconds per stored item on this machine, 0.55 s a call at 20,000
-      items. Patched: only the items the transaction names are copied, and restored if
-      it fails.
-    """
-    from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table as MotoTable
-
+    would spend most of an hour inside moto. The emulation's own `bonus_local.moto_speedups`
+    fixes them and keeps moto's answers (same items, same order, same errors): Query reads
+    the partition only; DynamoDB responses are written as plain JSON; moto's services are
+    listed once; TransactWriteItems copies only the items it names for its rollback, not
+    every table it names. Run with BENCH_VERIFY_MOTO_PATCH=1 to compare every response
+    with moto's own serialiser."""
     from bonus_local import moto_speedups
 
-    class _CopyWithoutTables:
-        """Stands in for the `copy` module inside moto.dynamodb.models."""
-
-        copy = staticmethod(copy.copy)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
-            return value if isinstance(value, MotoTable) else copy.deepcopy(value, memo)
-
-    original_transact = models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        snapshot = []
-        for entry in transact_items:
-            _, operation = next(iter(entry.items()))
-            table = self.tables.get(operation.get("TableName"))
-            attributes = operation.get("Item") or operation.get("Key")
-            if table is None or not attributes:
-                continue
-            try:
-                hash_key, range_key = self.get_keys_value(table, attributes)
-            except Exception:  # noqa: S112 - moto's own validation reports it
-                continue
-            before = table.get_item(hash_key, range_key)
-            snapshot.append((table, hash_key, range_key, copy.deepcopy(before)))
-        try:
-            original_transact(self, transact_items)
-        except Exception:
-            for table, hash_key, range_key, before in reversed(snapshot):
-                if before is None:
-                    table.delete_item(hash_key, range_key)
-                elif range_key is not None:
-                    table.items[hash_key][range_key] = before
-                else:
-                    table.items[hash_key] = before
-            raise
-
-    models.copy = _CopyWithoutTables  # type: ignore[assignment,attr-defined]
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     moto_speedups.install(verify=os.environ.get("BENCH_VERIFY_MOTO_PATCH") == "1")
 
 

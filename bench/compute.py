@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -609,21 +610,37 @@ class PhaseRates:
         return self.cpu + self.requests * latency
 
 
+def _requests(task: Measured) -> int:
+    return task.total.total_requests + task.put_events
+
+
 def phase_rates(result: SizeResult) -> list[PhaseRates]:
+    """Score and issue per creator; then "finish": what the last issue task did beyond
+    an issue task's usual (it finishes the run: summary, payout export, announcement),
+    its CPU and requests above the median of the other issue tasks, per creator of the
+    run (it reads every statement of the period)."""
+    n = result.creators
+    issue = result.phase("issue")
+    extra_cpu = extra_requests = 0.0
+    if len(issue) >= 2:
+        last, others = issue[-1], issue[:-1]
+        extra_cpu = max(0.0, last.cpu - statistics.median(t.cpu for t in others))
+        extra_requests = max(0.0, _requests(last) - statistics.median(map(_requests, others)))
     rates = []
     for phase in ("score", "issue"):
         tasks = result.phase(phase)
-        n = result.creators
+        extra = phase == "issue"
         hot = sum(max(c.hottest_partition_write_units for c in t.sized.values()) for t in tasks)
         rates.append(
             PhaseRates(
                 phase=phase,
-                cpu=_sum(tasks, "cpu") / n,
-                requests=(_usage(tasks).total_requests + sum(t.put_events for t in tasks)) / n,
+                cpu=(_sum(tasks, "cpu") - (extra_cpu if extra else 0.0)) / n,
+                requests=(sum(map(_requests, tasks)) - (extra_requests if extra else 0.0)) / n,
                 write_units=float(_sized(tasks).write_units) / n,
                 hot_units=hot / n,
             )
         )
+    rates.append(PhaseRates("finish", extra_cpu / n, extra_requests / n, 0.0, 0.0))
     return rates
 
 
@@ -646,10 +663,14 @@ def extrapolation(result: SizeResult, tasks_per_phase: int, concurrency: int) ->
         f"Write rates: table = {running} tasks x w / (c + r x L); busiest partition key = "
         "h / (c + r x L) (one task writes a bucket's partitions); w, h = write units per "
         "creator (all, busiest key).",
+        "finish: the last issue task's CPU and requests above the other issue tasks' median, "
+        "per creator of the run; its task = N x finish + N / "
+        f"{tasks_per_phase} x issue (one task finishes the whole run).",
     ]
     rows = []
     for latency in ASSUMED_LATENCY_S:
-        for rates in phase_rates(result):
+        score, issue, finish = phase_rates(result)
+        for rates in (score, issue):
             per_creator = rates.seconds(latency)
             task = target / tasks_per_phase * per_creator
             rows.append(
@@ -667,6 +688,23 @@ def extrapolation(result: SizeResult, tasks_per_phase: int, concurrency: int) ->
                     rates.hot_units / per_creator,
                 ]
             )
+        # The finishing task: its bucket's issuing, then the whole run's finish.
+        per_creator = finish.seconds(latency) + issue.seconds(latency) / tasks_per_phase
+        rows.append(
+            [
+                f"{latency * 1000:.0f} ms",
+                "finish",
+                finish.cpu * 1e6,
+                finish.requests,
+                "",
+                "",
+                target * per_creator,
+                "",
+                *[limit / per_creator for limit in TASK_LIMITS_S],
+                "",
+                "",
+            ]
+        )
     table = render_table(
         [
             "L (assumed)",

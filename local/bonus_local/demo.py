@@ -127,9 +127,11 @@ def _read_through_the_api(
 def _api_excerpt(route: str, body: dict[str, Any]) -> str:
     if route == "progress":
         estimate = body.get("estimate") or {}
+        qualifying = body.get("qualifying_posts") or {}
         return (
-            f"  points {body.get('points')}, qualifying posts {body.get('qualifying_posts')}; "
-            f"estimate {estimate.get('amount_display')} ({estimate.get('basis')})"
+            f"  points {body.get('points')}, qualifying posts {qualifying.get('count')} "
+            f"(minimum {qualifying.get('minimum')}); estimate {estimate.get('amount_display')} "
+            f"({estimate.get('basis')})"
         )
     latest = body.get("statement") or body
     explanation = "\n    ".join(latest.get("explanation", []))

@@ -182,6 +182,31 @@ def read_simulation_inputs(
     return inputs
 
 
+def read_stored_inputs(
+    dynamodb: Any, period: Period, facts_table: str, engagement_table: str
+) -> SimulationInputs:
+    """The period's inputs as a deployed or emulated stack stored them: each creator
+    bucket's facts and month of engagement (one paginated Query each, read only), with
+    the same stores the computation reads through."""
+    from bonus_engine.storage.dynamo import Table
+    from bonus_engine.storage.engagement_store import EngagementStore
+    from bonus_engine.storage.facts_store import FactsStore
+    from bonus_engine.storage.keys import CREATOR_BUCKETS
+
+    facts = FactsStore(Table(dynamodb, facts_table))
+    engagement = EngagementStore(Table(dynamodb, engagement_table))
+    inputs = SimulationInputs(period)
+    for bucket in range(CREATOR_BUCKETS):
+        stored = facts.bucket_facts(bucket)
+        inputs.facts.update(stored.facts)
+        if stored.unreadable:
+            inputs.rejected["unreadable_fact"] += len(stored.unreadable)
+        month = engagement.bucket_engagement(period, bucket, None)
+        inputs.tallies.update(month.tallies)
+        inputs.events_accepted += month.accepted
+    return inputs
+
+
 # --- computing ------------------------------------------------------------------------------
 
 
@@ -337,21 +362,41 @@ def simulate(
 def run_simulation(
     program_path: Path,
     candidate_paths: Sequence[Path],
-    facts_path: Path,
-    engagement_path: Path,
+    facts_path: Path | None,
+    engagement_path: Path | None,
     period_name: str,
     now: datetime | None = None,
+    stored: "StoredSource | None" = None,
 ) -> dict[str, Any]:
     """Raises ProgramRulesError (a bad rules file) or ReplayInputError (anything else).
-    The rules are all loaded first, so a bad one stops before any input is read."""
+    The rules are all loaded first, so a bad one stops before any input is read. The
+    inputs come from the files, or from a stack's tables (`stored`)."""
     try:
         period = Period.parse(period_name)
     except ValueError as error:
         raise ReplayInputError(f"--period: {error}") from None
     baseline = (str(program_path), load_program_rules(program_path))
     candidates = [(str(path), load_program_rules(path)) for path in candidate_paths]
-    inputs = read_simulation_inputs(facts_path, engagement_path, period, now or datetime.now(UTC))
+    if stored is not None:
+        inputs = read_stored_inputs(
+            stored.dynamodb, period, stored.facts_table, stored.engagement_table
+        )
+    elif facts_path is not None and engagement_path is not None:
+        inputs = read_simulation_inputs(
+            facts_path, engagement_path, period, now or datetime.now(UTC)
+        )
+    else:
+        raise ReplayInputError("give --facts and --engagement, or --from-tables")
     return simulate(baseline, candidates, inputs)
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    """A stack's tables to read a period's inputs from (read only)."""
+
+    dynamodb: Any
+    facts_table: str
+    engagement_table: str
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -372,8 +417,17 @@ def register(
         type=Path,
         help="candidate rules YAML, compared with the baseline (repeatable)",
     )
-    command.add_argument("--facts", required=True, type=Path, help="PutEvents entries, JSONL")
-    command.add_argument("--engagement", required=True, type=Path, help="SQS bodies, JSONL")
+    command.add_argument("--facts", type=Path, help="PutEvents entries, JSONL")
+    command.add_argument("--engagement", type=Path, help="SQS bodies, JSONL")
+    command.add_argument(
+        "--from-tables",
+        action="store_true",
+        help="read the period's stored facts and engagement from a stack's tables instead "
+        "(the local emulation with --endpoint, else AWS with your credentials; read only)",
+    )
+    command.add_argument("--endpoint", help="a local emulation, e.g. http://127.0.0.1:5000")
+    command.add_argument("--facts-table", help="CreatorFactsTable (default: the template's)")
+    command.add_argument("--engagement-table", help="EngagementTable (default: the template's)")
     command.add_argument("--period", required=True, help="the month to compute, YYYY-MM")
     command.add_argument("--out", type=Path, help="write the result here (default: stdout)")
     command.add_argument("--html", type=Path, help="also write an HTML report here")
@@ -383,7 +437,12 @@ def register(
 def run_command(args: argparse.Namespace) -> int:
     try:
         result = run_simulation(
-            args.program, args.candidate, args.facts, args.engagement, args.period
+            args.program,
+            args.candidate,
+            args.facts,
+            args.engagement,
+            args.period,
+            stored=_stored_source(args) if args.from_tables else None,
         )
     except (ProgramRulesError, ReplayInputError) as error:
         print(f"bonus: {error}", file=sys.stderr)
@@ -400,6 +459,30 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"bonus: {error.filename}: cannot be written: {error.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def _stored_source(args: argparse.Namespace) -> StoredSource:
+    import boto3
+
+    from bonus_local.emulator import CREDENTIALS
+    from bonus_local.template import load_template
+
+    if args.endpoint:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=args.endpoint,
+            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+    else:
+        client = boto3.client("dynamodb")
+    tables = load_template().tables
+    return StoredSource(
+        client,
+        args.facts_table or tables["CreatorFactsTable"].name,
+        args.engagement_table or tables["EngagementTable"].name,
+    )
 
 
 def _render_report(result: dict[str, Any]) -> str:

@@ -74,3 +74,28 @@ def test_the_cold_start_benchmark_imports_every_handler_as_lambda_does() -> None
     for function in figures.values():
         assert function["handler_ms"] > 0
         assert function["libraries_ms"] > 0
+
+
+def test_the_api_benchmark_answers_every_route_of_the_api() -> None:
+    result = run_benchmark(
+        "bench.api", "--posts", "5", "--calls", "2", "--creators", "20", "--json"
+    )
+
+    assert result.returncode == 0, result.stderr
+    figures = last_json_line(result.stdout)
+    assert set(figures) == {
+        "criteria",
+        "eligibility",
+        "progress_open",
+        "progress_closed",
+        "statement",
+        "summary",
+        "rejections",
+        "compute_dry_run",
+    }
+    for route in figures.values():
+        assert route["statuses"]
+        assert all(200 <= status < 300 for status in route["statuses"])
+        assert route["cpu_ms_median"] > 0
+    assert figures["criteria"]["dynamodb_requests"] == 0
+    assert figures["compute_dry_run"]["other_requests"] == 1  # its PutEvents

@@ -189,21 +189,8 @@ class Table:
     ) -> Iterator[Item]:
         """Every item of a partition (optionally: sort keys with a prefix, or after a
         value), following pagination."""
-        condition = "pk = :pk"
-        values: dict[str, Any] = {":pk": partition}
-        if prefix is not None:
-            condition += " AND begins_with(sk, :prefix)"
-            values[":prefix"] = prefix
-        elif after is not None:
-            condition += " AND sk > :after"
-            values[":after"] = after
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": to_attributes(values),
-            "ScanIndexForward": not newest_first,
-            "ConsistentRead": consistent,
-        }
+        kwargs = self._key_condition(partition, prefix, after)
+        kwargs.update(ScanIndexForward=not newest_first, ConsistentRead=consistent)
         if limit is not None:
             kwargs["Limit"] = limit
         if projection:
@@ -291,6 +278,24 @@ class Table:
             items.append({kind: request})
         self._call("TransactWriteItems", True, TransactItems=items)
 
+    def _key_condition(
+        self, partition: str, prefix: str | None, after: str | None
+    ) -> dict[str, Any]:
+        """A Query's key condition: the partition, and a sort-key prefix or lower bound."""
+        condition = "pk = :pk"
+        values: dict[str, Any] = {":pk": partition}
+        if prefix is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = prefix
+        elif after is not None:
+            condition += " AND sk > :after"
+            values[":after"] = after
+        return {
+            "TableName": self.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": to_attributes(values),
+        }
+
     def query_page(
         self,
         partition: str,
@@ -300,17 +305,8 @@ class Table:
     ) -> tuple[list[Item], dict[str, str] | None]:
         """One page of a partition (optionally: sort keys with a prefix): its items and
         the key to start the next page after, None on the last page (one Query)."""
-        condition = "pk = :pk"
-        values: dict[str, Any] = {":pk": partition}
-        if prefix is not None:
-            condition += " AND begins_with(sk, :prefix)"
-            values[":prefix"] = prefix
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": to_attributes(values),
-            "Limit": limit,
-        }
+        kwargs = self._key_condition(partition, prefix, None)
+        kwargs["Limit"] = limit
         if start_key is not None:
             kwargs["ExclusiveStartKey"] = to_attributes(start_key)
         response = self._call("Query", False, **kwargs)
