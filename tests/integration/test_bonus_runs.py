@@ -323,7 +323,7 @@ def test_a_worker_that_fails_before_announcing_is_redelivered_and_announces_once
 
     tight.request_compute("tight-bonus", MARCH)
 
-    assert failed == [ISSUED, COMPUTED]
+    assert failed == [ISSUED, "PayoutFileReady", COMPUTED]
     statements = tight.statements("tight-bonus", MARCH)
     issued = [d["creator_id"] for d in bus.details(ISSUED)]
     assert sorted(issued) == sorted(s.creator_id for s in statements)  # each exactly once
