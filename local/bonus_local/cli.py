@@ -160,13 +160,11 @@ def _sam_env(args: argparse.Namespace) -> int:
 
 
 def _rejected(args: argparse.Namespace) -> int:
-    import boto3
-
     from bonus_engine.periods import Period
     from bonus_engine.rejections import RejectionReason, RejectionSource
     from bonus_engine.storage.dynamo import Table
     from bonus_engine.storage.rejections_store import RejectionStore
-    from bonus_local.emulator import CREDENTIALS
+    from bonus_local.emulator import dynamodb_client
     from bonus_local.pipeline import REJECTIONS_TABLE
     from bonus_local.template import load_template
 
@@ -175,16 +173,7 @@ def _rejected(args: argparse.Namespace) -> int:
         reason = RejectionReason(args.reason) if args.reason else None
     except ValueError as error:
         return _fail(str(error))
-    if args.endpoint:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=args.endpoint,
-            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-    else:
-        client = boto3.client("dynamodb")
+    client = dynamodb_client(args.endpoint)
     table = args.table or load_template().tables[REJECTIONS_TABLE].name
     store = RejectionStore(Table(client, table))
     for item in store.list(RejectionSource(args.source), period, reason):

@@ -60,6 +60,20 @@ def in_process_aws() -> Iterator[None]:
         os.environ.update(saved)
 
 
+def dynamodb_client(endpoint: str | None) -> "DynamoDBClient":
+    """A DynamoDB client for the commands that read a stack: a running emulation at
+    `endpoint`, else AWS with the caller's own credentials and region."""
+    if endpoint is None:
+        return boto3.client("dynamodb")
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
 def rule_name(function_id: str, event_name: str) -> str:
     return f"{function_id}-{event_name}"
 

@@ -150,19 +150,9 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def _client(endpoint: str | None) -> "DynamoDBClient":
-    import boto3
+    from bonus_local.emulator import dynamodb_client
 
-    from bonus_local.emulator import CREDENTIALS
-
-    if endpoint is None:
-        return boto3.client("dynamodb")
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return dynamodb_client(endpoint)
 
 
 def _fail(message: str) -> int:

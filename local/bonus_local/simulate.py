@@ -462,24 +462,12 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _stored_source(args: argparse.Namespace) -> StoredSource:
-    import boto3
-
-    from bonus_local.emulator import CREDENTIALS
+    from bonus_local.emulator import dynamodb_client
     from bonus_local.template import load_template
 
-    if args.endpoint:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=args.endpoint,
-            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-    else:
-        client = boto3.client("dynamodb")
     tables = load_template().tables
     return StoredSource(
-        client,
+        dynamodb_client(args.endpoint),
         args.facts_table or tables["CreatorFactsTable"].name,
         args.engagement_table or tables["EngagementTable"].name,
     )
