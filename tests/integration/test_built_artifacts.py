@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bonus_local.template import load_template
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 BUILD = REPOSITORY / ".aws-sam" / "build"
 
@@ -44,12 +46,12 @@ def build() -> Path:
 def test_the_built_ingestion_function_runs_on_the_built_layer_alone(build: Path) -> None:
     env = {
         **os.environ,
+        # the function's environment as template.yaml declares it (tables, retention...)
+        **load_template().function("IngestEngagementFunction").environment,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "ENGAGEMENT_TABLE_NAME": "creator-bonus-EngagementTable",
-        "REJECTIONS_TABLE_NAME": "creator-bonus-RejectionsTable",
         "POWERTOOLS_METRICS_NAMESPACE": "CreatorBonus",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
