@@ -51,7 +51,7 @@ from bonus_engine.program_rules import load_programs
 from bonus_engine.storage.dynamo import Item, Table, to_attributes
 from bonus_engine.storage.engagement_store import EngagementStore
 from bonus_engine.storage.facts_store import FactsStore
-from bonus_engine.storage.keys import CREATOR_BUCKETS
+from bonus_engine.storage.keys import CREATOR_BUCKETS, Shard
 from bonus_engine.storage.results_store import ResultsStore
 from bonus_engine.timestamps import to_utc_text
 from bonus_local.emulator import Emulation
@@ -371,7 +371,7 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
             task = ShardTask.model_validate_json(tasks.pending.pop(0))
             measured = measure(
                 task.phase,
-                task.buckets,
+                task.shards,
                 partial(run_shard_task, task, now, context),
                 context,
                 recorder,
@@ -379,7 +379,7 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
             )
             result.tasks.append(measured)
             progress(
-                f"{creators:,} creators: {task.phase} {task.buckets} in {measured.wall:,.1f} s "
+                f"{creators:,} creators: {task.phase} {task.shards} in {measured.wall:,.1f} s "
                 f"(CPU {measured.cpu:,.1f} s, {measured.total.total_requests:,} requests)"
             )
         result.run_seconds = time.perf_counter() - started
@@ -399,8 +399,8 @@ def time_pure_computation(program: Any, period: Period, context: RunContext) -> 
     (a fact before the period's end, or engagement in it)."""
     creators: dict[str, CreatorInputs] = {}
     for bucket in range(CREATOR_BUCKETS):
-        facts = context.facts.bucket_facts(bucket).facts
-        tallies = context.engagement.bucket_engagement(period, bucket, None).tallies
+        facts = context.facts.shard_facts(Shard.whole(bucket)).facts
+        tallies = context.engagement.shard_engagement(period, Shard.whole(bucket), None).tallies
         names = {c for c, found in facts.items() if any(f.occurred_at < period.end for f in found)}
         for creator in names | set(tallies):
             creators[creator] = CreatorInputs(facts.get(creator, []), tallies.get(creator, {}))

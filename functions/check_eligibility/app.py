@@ -13,7 +13,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bonus_engine import dependencies, timestamps
-from bonus_engine.creator_facts import record_fact
 
 logger = Logger()
 metrics = Metrics()
@@ -22,6 +21,10 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The facts, rules and eligibility models, on the first invocation rather than at
+    # import (cold start).
+    from bonus_engine.creator_facts import record_fact
+
     wired = dependencies.for_eligibility()
     outcome = record_fact(
         event,

@@ -17,7 +17,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bonus_engine import dependencies, timestamps
-from bonus_engine.bonus_run import ShardTask, run_shard_task
 
 logger = Logger()
 tracer = Tracer()
@@ -27,8 +26,11 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    # The run machinery, on the first record rather than at import (cold start).
+    from bonus_engine.bonus_run import ShardTask, run_shard_task
+
     task = ShardTask.model_validate_json(record.body)
-    logger.append_keys(run_id=task.run_id, phase=task.phase, buckets=task.buckets)
+    logger.append_keys(run_id=task.run_id, phase=task.phase, shards=task.shards)
     outcome = run_shard_task(task, timestamps.utc_now(), dependencies.for_shards())
     metrics.add_metric("ShardTasks", MetricUnit.Count, 1)
     if outcome.superseded:

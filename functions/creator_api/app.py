@@ -3,6 +3,9 @@
 The doorway only: the route, the caller (from the claims API Gateway's JWT authorizer
 validated), the language, then one call into `bonus_engine.creator_api` and the JSON
 response. Logs carry the route, the status and the error code, never an amount.
+
+Each route imports `bonus_engine.creator_api` (and with it the computation it reads
+through) when it is first called, not at import: a cold start pays only for the doorway.
 """
 
 import json
@@ -15,7 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bonus_engine import creator_api, dependencies, i18n
+from bonus_engine import dependencies, i18n
 from bonus_engine.api_access import ApiError, Caller, caller_from_claims
 from bonus_engine.storage.dynamo import TransientStorageError
 
@@ -52,12 +55,16 @@ def _answer(read: Callable[[Caller], Json], status: int = 200) -> Response[str]:
 
 @app.get("/programs/<program_id>/criteria")
 def criteria(program_id: str) -> Response[str]:
+    from bonus_engine import creator_api
+
     context = dependencies.for_api()
     return _answer(lambda caller: creator_api.criteria(context, caller, program_id, _locale()))
 
 
 @app.get("/creators/<creator_id>/programs/<program_id>/eligibility")
 def eligibility(creator_id: str, program_id: str) -> Response[str]:
+    from bonus_engine import creator_api
+
     context = dependencies.for_api()
     return _answer(
         lambda caller: creator_api.eligibility(
@@ -68,6 +75,8 @@ def eligibility(creator_id: str, program_id: str) -> Response[str]:
 
 @app.get("/creators/<creator_id>/programs/<program_id>/periods/<period>/progress")
 def progress(creator_id: str, program_id: str, period: str) -> Response[str]:
+    from bonus_engine import creator_api
+
     context = dependencies.for_api()
     return _answer(
         lambda caller: creator_api.progress(
@@ -78,6 +87,8 @@ def progress(creator_id: str, program_id: str, period: str) -> Response[str]:
 
 @app.get("/creators/<creator_id>/programs/<program_id>/periods/<period>/statement")
 def statement(creator_id: str, program_id: str, period: str) -> Response[str]:
+    from bonus_engine import creator_api
+
     context = dependencies.for_api()
     return _answer(
         lambda caller: creator_api.statement(
@@ -88,6 +99,8 @@ def statement(creator_id: str, program_id: str, period: str) -> Response[str]:
 
 @app.get("/programs/<program_id>/periods/<period>/summary")
 def summary(program_id: str, period: str) -> Response[str]:
+    from bonus_engine import creator_api
+
     context = dependencies.for_api()
     return _answer(
         lambda caller: creator_api.summary(context, caller, program_id, period, _locale())
@@ -96,6 +109,8 @@ def summary(program_id: str, period: str) -> Response[str]:
 
 @app.get("/programs/<program_id>/periods/<period>/rejections")
 def rejections(program_id: str, period: str) -> Response[str]:
+    from bonus_engine import creator_api
+
     context = dependencies.for_api()
     query = dict(app.current_event.query_string_parameters or {})
     return _answer(
@@ -105,6 +120,8 @@ def rejections(program_id: str, period: str) -> Response[str]:
 
 @app.post("/programs/<program_id>/periods/<period>/compute")
 def compute(program_id: str, period: str) -> Response[str]:
+    from bonus_engine import creator_api
+
     context = dependencies.for_api()
     body = app.current_event.decoded_body
     return _answer(

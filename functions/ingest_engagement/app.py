@@ -10,7 +10,7 @@ a time and so cannot store a batch together.
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,8 +18,9 @@ from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bonus_engine import dependencies, timestamps
-from bonus_engine.engagement import MessageContext
-from bonus_engine.ingestion import IngestOutcome, Message, ingest_messages
+
+if TYPE_CHECKING:
+    from bonus_engine.ingestion import IngestOutcome
 
 logger = Logger()
 metrics = Metrics()
@@ -28,6 +29,10 @@ metrics = Metrics()
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The engagement models, on the first invocation rather than at import (cold start).
+    from bonus_engine.engagement import MessageContext
+    from bonus_engine.ingestion import Message, ingest_messages
+
     records = list(SQSEvent(event).records)
     metrics.add_metric("Messages", MetricUnit.Count, len(records))
     messages = [
@@ -54,7 +59,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     }
 
 
-def _report(outcomes: list[IngestOutcome]) -> None:
+def _report(outcomes: "list[IngestOutcome]") -> None:
     metrics.add_metric("EventsAccepted", MetricUnit.Count, sum(o.accepted for o in outcomes))
     metrics.add_metric("EventsDuplicate", MetricUnit.Count, sum(o.duplicates for o in outcomes))
     failed = sum(1 for o in outcomes if o.failed)

@@ -11,12 +11,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bonus_engine import dependencies, timestamps
-from bonus_engine.bonus_run import (
-    RequestRefused,
-    ScheduleRefused,
-    start_due_runs,
-    start_requested_run,
-)
 
 logger = Logger()
 tracer = Tracer()
@@ -29,6 +23,14 @@ COMPUTE_REQUESTED = "ComputeBonusesRequested"
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The run machinery, on the first invocation rather than at import (cold start).
+    from bonus_engine.bonus_run import (
+        RequestRefused,
+        ScheduleRefused,
+        start_due_runs,
+        start_requested_run,
+    )
+
     run_context, window_months = dependencies.for_coordinator()
     now = timestamps.utc_now()
     trigger_id = str(event.get("id") or "")[:128] or None

@@ -134,13 +134,23 @@ class RuleTarget:
     stats: DeliveryStats = field(default_factory=DeliveryStats)
 
     def poll_once(self) -> int:
+        """Invoke the function once for each event of a receive (up to 10), then delete
+        them together (an invocation never raises here: its failure is retried, then
+        sent to the destination, as Lambda does)."""
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
         )
         messages = response.get("Messages", [])
         for message in messages:
             self._invoke(with_account(json.loads(message["Body"])))
-            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if messages:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]}
+                    for i, message in enumerate(messages)
+                ],
+            )
         return len(messages)
 
     def _invoke(self, event: dict[str, Any]) -> None:

@@ -82,13 +82,21 @@ class LocalFunction:
 
     @contextmanager
     def _environment(self) -> Iterator[None]:
-        saved = dict(os.environ)
-        os.environ.update(self.environment)
+        """The function's environment for the call, and ours again after it, whatever
+        the call changed (only the variables that differ are set or removed: each one is
+        a call to the C library)."""
+        environ = os.environ
+        saved = dict(environ)
+        environ.update({k: v for k, v in self.environment.items() if saved.get(k) != v})
         try:
             yield
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            current = dict(environ)
+            for name in current.keys() - saved.keys():
+                del environ[name]
+            for name, value in saved.items():
+                if current.get(name) != value:
+                    environ[name] = value
 
 
 def load_handler_module(spec: FunctionSpec) -> ModuleType:

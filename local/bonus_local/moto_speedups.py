@@ -21,21 +21,42 @@ checks that, with and without them.
   about 27 microseconds per stored item, so a run's fenced revision writes grew
   quadratically with the results table (and its memory with them). Here only the items
   the transaction names are copied, and put back if it fails.
+- **Query with a sort-key condition** (`begins_with`, `BETWEEN`, ...) then sorts the whole
+  partition by comparing attribute values and measures every item of it, matching or
+  not, to cut pages at 1 MB: a creator's record cost as much as the bucket it lives in.
+  Here moto receives the partition already in its order, and only the items the
+  condition keeps, with the item just before and just after them (those decide, as in
+  moto, whether a page ends there); when what matches could come within one item of the
+  1 MB page (moto refuses items above 405,000 bytes), it receives the whole partition.
+- **Every request** lists the response class's methods (`inspect.getmembers`) to find
+  its action; the list is kept per class here.
+- **Every event a rule delivers** is written through its input template, which compiles
+  each of eight JSONPath expressions afresh (a parser generator's tables, about 3 ms an
+  event); the compiled expressions are kept here, and the template is written exactly
+  as moto writes it.
 """
 
 import base64
 import copy
+import functools
 import inspect
 import json
+import string
 import threading
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from moto import backends
+from moto.core import responses as core_responses
+from moto.core.utils import unix_time
 from moto.dynamodb import models
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
 from moto.dynamodb.responses import DynamoResult
+from moto.events.utils import EventTemplateParser
+from moto.moto_api._internal import mock_random
+from moto.moto_api._internal.moto_random import MotoRandom
+from moto.sqs import models as sqs_models
 
 _ORIGINAL_QUERY = Table.query
 _ORIGINAL_ALL_ITEMS = Table.all_items
@@ -43,7 +64,15 @@ _ORIGINAL_EXECUTE_RESULT = DynamoResult.execute_result
 _ORIGINAL_MODULES = backends.list_of_moto_modules
 _ORIGINAL_TRANSACT = models.DynamoDBBackend.transact_write_items
 _ORIGINAL_COPY_MODULE = models.copy  # type: ignore[attr-defined]
+_ORIGINAL_METHOD_NAMES = core_responses.method_names_from_class
+_ORIGINAL_TEMPLATE_PARSE = EventTemplateParser.__dict__["parse"]
+_ORIGINAL_CAMEL_IN_RESPONSES = core_responses.camelcase_to_underscores
+_ORIGINAL_CAMEL_IN_SQS = sqs_models.camelcase_to_underscores
+_ORIGINAL_RETENTION_CHECK = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
+_ORIGINAL_RECEIPT_HANDLE = sqs_models.generate_receipt_handle
+_ORIGINAL_RANDOM_STRING = MotoRandom.get_random_string
 _QUERY_SIGNATURE = inspect.signature(_ORIGINAL_QUERY)
+MOTO_ITEM_SIZE_LIMIT = 405_000  # moto refuses a larger item (LimitedSizeDict)
 _querying = threading.local()
 
 # The operations whose results are JSON already; the control plane (CreateTable, ...)
@@ -75,6 +104,13 @@ def install(verify: bool = False) -> None:
     backends.list_of_moto_modules = _moto_modules
     models.copy = _CopyWithoutTables  # type: ignore[attr-defined,assignment]
     models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    core_responses.method_names_from_class = _method_names  # type: ignore[assignment]
+    EventTemplateParser.parse = staticmethod(_template_parse)  # type: ignore[method-assign,assignment]
+    core_responses.camelcase_to_underscores = _camelcase_to_underscores
+    sqs_models.camelcase_to_underscores = _camelcase_to_underscores
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
+    sqs_models.generate_receipt_handle = _receipt_handle
+    MotoRandom.get_random_string = _random_string  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -84,6 +120,13 @@ def uninstall() -> None:
     backends.list_of_moto_modules = _ORIGINAL_MODULES
     models.copy = _ORIGINAL_COPY_MODULE  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = _ORIGINAL_TRANSACT  # type: ignore[method-assign]
+    core_responses.method_names_from_class = _ORIGINAL_METHOD_NAMES
+    EventTemplateParser.parse = _ORIGINAL_TEMPLATE_PARSE  # type: ignore[method-assign]
+    core_responses.camelcase_to_underscores = _ORIGINAL_CAMEL_IN_RESPONSES
+    sqs_models.camelcase_to_underscores = _ORIGINAL_CAMEL_IN_SQS
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _ORIGINAL_RETENTION_CHECK  # type: ignore[method-assign]
+    sqs_models.generate_receipt_handle = _ORIGINAL_RECEIPT_HANDLE
+    MotoRandom.get_random_string = _ORIGINAL_RANDOM_STRING  # type: ignore[method-assign]
 
 
 # --- TransactWriteItems: copy the items it names, not the tables -----------------------------
@@ -132,19 +175,48 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
 
 
 def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-    if hash_key is None or not self.range_key_attr or _index_name(self, hash_key, args, kwargs):
+    if hash_key is None or not self.range_key_attr:
+        return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+    # moto's arguments by name, whether it passed them by position or by name
+    arguments = _QUERY_SIGNATURE.bind(self, hash_key, *args, **kwargs).arguments
+    if arguments.get("index_name"):
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     partition = self.items.get(hash_key, {})
-    _querying.partition = (self, list(partition.values()))
+    _querying.partition = (self, _candidates(self, list(partition.values()), arguments))
     try:
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     finally:
         _querying.partition = None
 
 
-def _index_name(table: Table, hash_key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The `index_name` argument, whether moto passed it by position or by name."""
-    return _QUERY_SIGNATURE.bind(table, hash_key, *args, **kwargs).arguments.get("index_name")
+def _candidates(table: Table, items: list[Any], arguments: dict[str, Any]) -> list[Any]:
+    """The partition's items in the order moto sorts them (by sort key), and under a
+    sort-key condition only the run of items it keeps, with one neighbour on each side.
+
+    In moto's loop an item the condition rejects adds nothing and is not counted; it can
+    only end the page (the last item kept becomes LastEvaluatedKey): the first one after
+    the run if the limit is reached, or any one after it that would take the page past
+    1 MB. The first is kept here; the second cannot happen while the run weighs less than
+    1 MB less the largest item moto stores, else the whole partition goes to moto."""
+    ordered = sorted(items, key=lambda item: item.range_key.cast_value)
+    comparison = arguments.get("range_comparison")
+    conditions = arguments.get("range_key_conditions") or []
+    if (
+        not comparison
+        or arguments.get("filter_kwargs")
+        or len(conditions) > 1
+        or (conditions and conditions[-1][0] != table.range_key_attr)
+    ):
+        return ordered
+    bounds = arguments.get("range_objs") or []
+    kept = [n for n, item in enumerate(ordered) if item.range_key.compare(comparison, bounds)]
+    if not kept:
+        return []
+    first, last = kept[0], kept[-1]
+    run = sum(item.size() for item in ordered[first : last + 1])
+    if run + MOTO_ITEM_SIZE_LIMIT > RESULT_SIZE_LIMIT:
+        return ordered
+    return ordered[max(first - 1, 0) : last + 2]
 
 
 def _all_items(self: Table) -> Any:
@@ -201,3 +273,81 @@ def _moto_modules() -> Iterable[str]:
     if not _modules:
         _modules.extend(_ORIGINAL_MODULES())
     return _modules
+
+
+# --- requests: the response class's methods, listed once per class ---------------------------
+
+_method_names_by_class: dict[type, list[str]] = {}
+
+
+def _method_names(clazz: object) -> list[str]:
+    names = _method_names_by_class.get(clazz)  # type: ignore[call-overload]
+    if names is None:
+        names = _method_names_by_class[clazz] = _ORIGINAL_METHOD_NAMES(clazz)  # type: ignore[index]
+    return names
+
+
+# --- rule deliveries: the input template's JSONPath expressions, compiled once ---------------
+
+
+@functools.cache
+def _jsonpath(expression: str) -> Any:
+    from jsonpath_ng.ext import parse
+
+    return parse(expression)  # type: ignore[no-untyped-call]
+
+
+def _template_parse(
+    input_template: str, input_paths_map: dict[str, Any], event: Any
+) -> dict[str, Any]:
+    """moto's EventTemplateParser.parse, with each expression compiled once."""
+    template_to_use = input_template or EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    input_paths_map = input_paths_map or EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP
+    for input_path in input_paths_map:
+        matches = _jsonpath(input_paths_map[input_path]).find(event)
+        result = EventTemplateParser._stringify(matches[0].value) if matches else None
+        if result:
+            template_to_use = template_to_use.replace(f"<{input_path}>", result)
+    default_inputs_map = {
+        "aws.events.event.json": event,
+        "aws.events.event.ingestion-time": event["ingestion-time"],
+    }
+    for input_path in default_inputs_map:
+        result = EventTemplateParser._stringify(default_inputs_map[input_path])
+        template_to_use = template_to_use.replace(f"<{input_path}>", result)
+    loaded: dict[str, Any] = json.loads(template_to_use)
+    return loaded
+
+
+# --- SQS: names converted once, and the retention period read where it is kept --------------
+
+
+@functools.cache
+def _camelcase_to_underscores(argument: str) -> str:
+    return _ORIGINAL_CAMEL_IN_RESPONSES(argument)
+
+
+def _retained(self: Any, queue_name: str, message: Any) -> bool:
+    """moto's check, which reads the retention period through GetQueueAttributes: that
+    builds every attribute of the queue, counting its messages three times, for each
+    message received. The attribute is the queue's `message_retention_period`."""
+    retention_period = self.get_queue(queue_name).message_retention_period
+    retain_until = retention_period + message.sent_timestamp / 1000
+    return bool(retain_until > unix_time())
+
+
+# --- random identifiers: the same alphabet and length, drawn at once -------------------------
+# moto draws request ids (52 characters, on every response) and receipt handles (185, on
+# every message received) one character at a time.
+
+
+def _random_string(
+    self: MotoRandom, length: int = 20, include_digits: bool = True, lower_case: bool = False
+) -> str:
+    pool = string.ascii_letters + (string.digits if include_digits else "")
+    random_str = "".join(self.choices(pool, k=length))
+    return random_str.lower() if lower_case else random_str
+
+
+def _receipt_handle() -> str:
+    return "".join(mock_random.choices(string.ascii_lowercase, k=185))

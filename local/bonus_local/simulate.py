@@ -191,17 +191,17 @@ def read_stored_inputs(
     from bonus_engine.storage.dynamo import Table
     from bonus_engine.storage.engagement_store import EngagementStore
     from bonus_engine.storage.facts_store import FactsStore
-    from bonus_engine.storage.keys import CREATOR_BUCKETS
+    from bonus_engine.storage.keys import CREATOR_BUCKETS, Shard
 
     facts = FactsStore(Table(dynamodb, facts_table))
     engagement = EngagementStore(Table(dynamodb, engagement_table))
     inputs = SimulationInputs(period)
     for bucket in range(CREATOR_BUCKETS):
-        stored = facts.bucket_facts(bucket)
+        stored = facts.shard_facts(Shard.whole(bucket))
         inputs.facts.update(stored.facts)
         if stored.unreadable:
             inputs.rejected["unreadable_fact"] += len(stored.unreadable)
-        month = engagement.bucket_engagement(period, bucket, None)
+        month = engagement.shard_engagement(period, Shard.whole(bucket), None)
         inputs.tallies.update(month.tallies)
         inputs.events_accepted += month.accepted
     return inputs

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from bonus_engine import aws_clients
 from bonus_engine.periods import Period
 from bonus_engine.storage.engagement_store import EngagementStore
-from bonus_engine.storage.keys import CREATOR_BUCKETS
+from bonus_engine.storage.keys import CREATOR_BUCKETS, Shard
 from bonus_local.emulator import Emulation
 
 ENGAGEMENT_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:creator-bonus-EngagementQueue"
@@ -47,7 +47,9 @@ def stored_counts(store: EngagementStore, period: Period) -> dict[tuple[str, str
     """(creator, post, metric) -> net count, over every stored event of the period."""
     counts: dict[tuple[str, str, str], int] = {}
     for bucket in range(CREATOR_BUCKETS):
-        for creator, tally in store.bucket_engagement(period, bucket, None).tallies.items():
+        for creator, tally in store.shard_engagement(
+            period, Shard.whole(bucket), None
+        ).tallies.items():
             for (post, _format, metric, _quality), count in tally.items():
                 key = (creator, post, metric)
                 counts[key] = counts.get(key, 0) + count

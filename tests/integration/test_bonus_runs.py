@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from integration_support import BusCapture, body
 
+from bonus_engine import dependencies
 from bonus_engine.computation import CreatorInputs, compute_period
 from bonus_engine.messaging import EventPublisher, TaskQueue
 from bonus_engine.periods import Period
@@ -18,7 +19,7 @@ from bonus_engine.program_rules import load_program_rules
 from bonus_engine.storage.dynamo import Table
 from bonus_engine.storage.engagement_store import EngagementStore
 from bonus_engine.storage.facts_store import FactsStore
-from bonus_engine.storage.keys import CREATOR_BUCKETS
+from bonus_engine.storage.keys import CREATOR_BUCKETS, Shard
 from bonus_engine.storage.results_store import ResultsStore, Run
 from bonus_engine.timestamps import parse_rfc3339
 from bonus_local.emulator import Emulation
@@ -142,6 +143,19 @@ def revisions(pipeline: LocalPipeline, program: str = "tight-bonus") -> dict[str
     return {s.creator_id: s.revision for s in pipeline.statements(program, MARCH)}
 
 
+def expected_statements(program: Any, emulation: Emulation) -> list[dict[str, Any]]:
+    """What `compute_period` pays on the stored inputs of March, in one process."""
+    facts_store = FactsStore(Table(emulation.dynamodb, emulation.table_name("CreatorFactsTable")))
+    engagement = EngagementStore(Table(emulation.dynamodb, emulation.table_name("EngagementTable")))
+    inputs: dict[str, CreatorInputs] = {}
+    for bucket in range(CREATOR_BUCKETS):
+        bucket_facts = facts_store.shard_facts(Shard.whole(bucket)).facts
+        tallies = engagement.shard_engagement(MARCH, Shard.whole(bucket), None).tallies
+        for creator in set(bucket_facts) | set(tallies):
+            inputs[creator] = CreatorInputs(bucket_facts.get(creator, []), tallies.get(creator, {}))
+    return [s.model_dump() for s in compute_period(program, MARCH, inputs)]
+
+
 def late_event(creator: str, count: int = 5000) -> str:
     return body(
         {
@@ -166,15 +180,7 @@ def test_the_sharded_run_pays_exactly_what_the_one_process_computation_pays(
 
     # The same stored inputs, computed in one process by the pure functions.
     program = load_program_rules(tight_rules_dir / "tight-bonus.yaml")
-    facts_store = FactsStore(Table(emulation.dynamodb, emulation.table_name("CreatorFactsTable")))
-    engagement = EngagementStore(Table(emulation.dynamodb, emulation.table_name("EngagementTable")))
-    inputs: dict[str, CreatorInputs] = {}
-    for bucket in range(CREATOR_BUCKETS):
-        bucket_facts = facts_store.bucket_facts(bucket).facts
-        tallies = engagement.bucket_engagement(MARCH, bucket, None).tallies
-        for creator in set(bucket_facts) | set(tallies):
-            inputs[creator] = CreatorInputs(bucket_facts.get(creator, []), tallies.get(creator, {}))
-    expected = [s.model_dump() for s in compute_period(program, MARCH, inputs)]
+    expected = expected_statements(program, emulation)
     issued = [s.model_dump(exclude={"revision"}) for s in tight.statements("tight-bonus", MARCH)]
     assert issued == expected
     flags = {flag for s in issued for flag in s["flags"]}
@@ -241,6 +247,41 @@ def test_a_late_event_makes_one_new_revision_for_that_creator_only_and_keeps_the
     summaries = results(emulation).summaries("spring-bonus", MARCH)
     assert [(n, s.events.late, s.events.accepted) for n, s in summaries] == [(1, 0, 11), (2, 1, 12)]
     assert len(bus.events(COMPUTED)) == 2
+
+
+def test_a_run_that_expects_more_creators_splits_its_buckets_and_pays_the_same(
+    tight: LocalPipeline, bus: BusCapture, emulation: Emulation, tight_rules_dir: Path
+) -> None:
+    load_scenario(tight, seed=5, creators=80)
+    tight.request_compute("tight-bonus", MARCH)
+    first = {s.creator_id: s for s in tight.statements("tight-bonus", MARCH)}
+    # From now on a shard should hold at most 1 creator: the coordinator expects the 80
+    # creators of the first run, so it splits each of the 64 buckets in 2 (128 shards).
+    tight.functions["StartBonusRunsFunction"].environment["CREATORS_PER_TASK"] = "1"
+    dependencies.forget()  # the coordinator reads its settings again
+    late_creator = sorted(first)[7]
+
+    tight.send_engagement([late_event(late_creator)])
+    tight.request_compute("tight-bonus", MARCH)
+
+    runs = [
+        results(emulation).run("tight-bonus", MARCH, detail["run_id"])
+        for detail in bus.details(COMPUTED)
+    ]
+    assert [(run.splits, run.shards) for run in runs if run] == [(1, 64), (2, 128)]
+    second = {s.creator_id: s for s in tight.statements("tight-bonus", MARCH)}
+    changed = {c for c in second if second[c].revision == 2}
+    # Only what the late event moved is revised (in this market, its creator, and the
+    # creators whose share of a binding budget or pool moved with it).
+    assert late_creator in changed
+    assert {c for c in second if second[c].digest != first[c].digest} == changed
+    announced = [(d["creator_id"], d["revision"]) for d in bus.details(ISSUED)]
+    assert sorted(c for c, n in announced if n == 2) == sorted(changed)
+    # And the split run pays exactly what the one-process computation pays.
+    program = load_program_rules(tight_rules_dir / "tight-bonus.yaml")
+    assert [s.model_dump(exclude={"revision"}) for s in second.values()] == expected_statements(
+        program, emulation
+    )
 
 
 def test_a_dry_run_writes_no_statement_and_announces_its_counts(
@@ -323,7 +364,8 @@ def test_a_worker_that_fails_before_announcing_is_redelivered_and_announces_once
 
     tight.request_compute("tight-bonus", MARCH)
 
-    assert failed == [ISSUED, "PayoutFileReady", COMPUTED]
+    # The statements are announced once the run committed, by the announce tasks.
+    assert failed == ["PayoutFileReady", COMPUTED, ISSUED]
     statements = tight.statements("tight-bonus", MARCH)
     issued = [d["creator_id"] for d in bus.details(ISSUED)]
     assert sorted(issued) == sorted(s.creator_id for s in statements)  # each exactly once

@@ -67,7 +67,8 @@ def site(function: str, operation: str, params: dict[str, Any]) -> str:
     elif operation == "PutEvents":
         what = params["Entries"][0]["DetailType"]
     elif operation == "PutObject":
-        what = params["Key"].rsplit(".", 1)[-1]  # csv, json
+        # payouts:csv, payouts:json (finance's files), runs:csv (a shard's fragment)
+        what = params["Key"].split("/", 1)[0] + ":" + params["Key"].rsplit(".", 1)[-1]
     return f"{function}:{operation}:{what}"
 
 
@@ -155,7 +156,7 @@ def tables(pipeline: LocalPipeline, bus: BusCapture) -> dict[str, Any]:
 
 def payout_files(emulation: Emulation) -> dict[str, bytes]:
     s3, bucket = emulation.s3, emulation.bucket_name("PayoutExportBucket")
-    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="payouts/").get("Contents", [])
     return {
         item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() for item in listed
     }
@@ -191,13 +192,16 @@ EXPECTED_SITES = {
     "ComputeBonusShardFunction:UpdateItem:SET settlements",
     "ComputeBonusShardFunction:UpdateItem:SET issue_tasks_sent",
     "ComputeBonusShardFunction:SendMessageBatch:",
-    "ComputeBonusShardFunction:TransactWriteItems:revisions",
+    "ComputeBonusShardFunction:BatchWriteItem:STATEMENTS",
     "ComputeBonusShardFunction:TransactWriteItems:close",
+    "ComputeBonusShardFunction:UpdateItem:SET announce_tasks_sent",
+    "ComputeBonusShardFunction:UpdateItem:ADD announced_shards",
     "ComputeBonusShardFunction:PutEvents:BonusStatementIssued",
     "ComputeBonusShardFunction:PutEvents:BonusPeriodComputed",
     "ComputeBonusShardFunction:UpdateItem:SET announced",
-    "ComputeBonusShardFunction:PutObject:csv",
-    "ComputeBonusShardFunction:PutObject:json",
+    "ComputeBonusShardFunction:PutObject:runs:csv",
+    "ComputeBonusShardFunction:PutObject:payouts:csv",
+    "ComputeBonusShardFunction:PutObject:payouts:json",
     "ComputeBonusShardFunction:PutEvents:PayoutFileReady",
 }
 

@@ -1,32 +1,34 @@
 """The period computation, sharded so that it scales past one Lambda's 15 minutes.
 
-A run moves through two fan-outs of CREATOR_BUCKETS shard tasks on the compute queue:
+A run splits its creators into shards (keys.Shard: the 64 buckets, each split in
+`splits` ranges, a number chosen at the start from the creators expected) and moves
+through fan-outs of shard tasks on the compute queue:
 
-  start_run --score x64--> score_shard ... (the last one) settle --issue x64--> issue_shard
-  ... (the last one) finish_run
+  start_run --score--> score_shard ... (the last one) settle --issue--> issue_shard
+  ... (the last one) finish_run --announce--> announce_shard
 
-- `score_shard` reads one bucket's facts and month of engagement, drafts each creator's
+- `score_shard` reads one shard's facts and month of engagement, drafts each creator's
   statement (eligibility, points, the payout prepared), stores the drafts and the
-  bucket's market totals;
+  shard's market totals;
 - the shard that completes the set settles every market (pool rate, budget scale) from
   the totals and fans out the issue tasks;
-- `issue_shard` finishes each draft with its market's settlement, writes a new revision
-  only where the statement changed, and announces it;
-- the shard that completes the set writes the run summary if anything changed, and
-  announces the run.
+- `issue_shard` finishes each draft with its market's settlement and writes a new
+  revision only where the statement changed;
+- the shard that completes the set commits the run (its summary, and its revisions
+  become readable), writes the payout file, announces the run and fans out the
+  announcements of the revised statements, shard by shard.
 
 Every step is idempotent: a redelivered task recomputes the same drafts and totals
 (same keys, same content), shard completion is a set (adding twice changes nothing),
-revisions are written conditionally on the previous one, and a redelivered issue task
-announces again the revisions its run wrote in its bucket (at least once).
+revisions are keyed by the run that wrote them, and announcements are at least once.
 
 Fencing (SPEC 4): the period's state names the run that holds it. Every task checks it
-first and, if its run lost the period, writes nothing and is acknowledged; the writes
-that reach beyond the run (statement revisions and pointers, the summary and the
-period's state) are transactions conditional on it, so a task that loses the period
-mid-way still writes nothing the period keeps; announcements follow those writes. A
-run's own items (its record, drafts, shard results) are keyed by its id and read by no
-other run.
+first and, if its run lost the period, writes nothing and is acknowledged. What a run
+writes (drafts, shard results, revisions) is keyed by its id and read by nobody until
+the run commits: the commit (summary, the period's release, the run added to the
+period's `committed_runs`) is one transaction conditional on the run still holding the
+period, so a task that loses the period mid-way leaves nothing anyone reads, and
+statements are announced only once committed.
 
 Isolation (SPEC 4): a creator whose facts cannot be read, whose computation fails, or
 whose statement would be too large to store gets a `held` statement; the run goes on.
@@ -60,7 +62,13 @@ from bonus_engine.computation import (
 from bonus_engine.identifiers import ProgramId
 from bonus_engine.messaging import EventPublisher, TaskQueue
 from bonus_engine.payout import MarketTotals, Settlement
-from bonus_engine.payout_export import build_payout_export
+from bonus_engine.payout_export import (
+    LatestAmount,
+    assemble_payout_export,
+    fragment_bytes,
+    latest_amount,
+    merge_fragments,
+)
 from bonus_engine.periods import Period, due_periods
 from bonus_engine.program_rules import LoadedProgram
 from bonus_engine.rejections import RejectionSource, bounded_text
@@ -76,19 +84,20 @@ from bonus_engine.statements import (
 from bonus_engine.storage.dynamo import ConditionFailed, StorageError, TransientStorageError
 from bonus_engine.storage.engagement_store import BucketEngagement, EngagementStore
 from bonus_engine.storage.facts_store import BucketFacts, FactsStore
-from bonus_engine.storage.keys import CREATOR_BUCKETS
+from bonus_engine.storage.keys import CREATOR_BUCKETS, SLOTS
 from bonus_engine.storage.rejections_store import RejectionStore
 from bonus_engine.storage.results_store import (
     ACTIVE,
+    ANNOUNCED,
     ISSUED,
     SCORED,
     LatestRevision,
+    PeriodState,
     ProvisionalSettlement,
     ResultsStore,
     Run,
     RunInProgress,
     RunStatus,
-    Superseded,
 )
 from bonus_engine.storage.retention import ENGAGEMENT_DAYS
 
@@ -119,16 +128,19 @@ class ComputeRequest(BaseModel):
     dry_run: StrictBool = False
 
 
+Phase = Literal["score", "issue", "announce"]
+
+
 class ShardTask(BaseModel):
-    """A message on the compute queue: one phase of a few buckets of one run."""
+    """A message on the compute queue: one phase of a few shards of one run."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     run_id: str
     program_id: str
     period: str
-    phase: Literal["score", "issue"]
-    buckets: list[int] = Field(min_length=1)
+    phase: Phase
+    shards: list[int] = Field(min_length=1)
 
 
 class RefusalReason(StrEnum):
@@ -166,10 +178,11 @@ class RunContext:
     results: ResultsStore
     tasks: TaskQueue | None  # the coordinator and the workers send; nothing else does
     publisher: EventPublisher | None
-    buckets_per_task: int  # creator buckets a shard task covers (template: BucketsPerTask)
+    buckets_per_task: int  # shards a task covers (template: BucketsPerTask)
     retention_days: int = ENGAGEMENT_DAYS  # template: EngagementRetentionDays
     provisional_every: timedelta = timedelta(hours=6)  # template: ProvisionalEveryHours
     exports: "ExportStore | None" = None  # the payout bucket (the workers write it)
+    creators_per_task: int = 40_000  # a shard's creators, at most (template: CreatorsPerTask)
 
 
 @dataclass(frozen=True)
@@ -341,6 +354,7 @@ def start_run(
         state = context.results.period_state(program_id, period)
     else:
         state = context.results.claim_period(program_id, period, run_id, now, now - STALE_RUN)
+    splits = plan_splits(_expected_creators(program_id, period, context), context.creators_per_task)
     run = existing or Run(
         run_id=run_id,
         program_id=program_id,
@@ -351,7 +365,8 @@ def start_run(
         started_at=now,
         late_after=state.first_computed_at if state else None,
         status=RunStatus.SCORING,
-        shards=CREATOR_BUCKETS,
+        shards=CREATOR_BUCKETS * splits,
+        splits=splits,
         scored=frozenset(),
         issued=frozenset(),
         settlements=None,
@@ -364,10 +379,29 @@ def start_run(
     return run
 
 
-def _fan_out(
-    run: Run, phase: Literal["score", "issue"], buckets: list[int], context: RunContext
-) -> None:
-    """One task for every `buckets_per_task` buckets: fewer, larger tasks cost fewer
+def plan_splits(expected_creators: int, creators_per_task: int) -> int:
+    """How many shards to split each bucket into: the fewest (a power of two) that keep
+    a shard at most `creators_per_task` creators, were they spread evenly (the hash of
+    their id spreads them)."""
+    splits = 1
+    while splits < SLOTS and expected_creators > CREATOR_BUCKETS * splits * creators_per_task:
+        splits *= 2
+    return splits
+
+
+def _expected_creators(program_id: str, period: Period, context: RunContext) -> int:
+    """The creators a run should expect: the most that the period's latest summary, or
+    the month before's, evaluated (two Queries); 0 for a first run."""
+    counts = [
+        summaries[-1][1].creators_evaluated
+        for month in (period, period.previous())
+        if (summaries := context.results.summaries(program_id, month))
+    ]
+    return max(counts, default=0)
+
+
+def _fan_out(run: Run, phase: Phase, shards: list[int], context: RunContext) -> None:
+    """One task for every `buckets_per_task` shards: fewer, larger tasks cost fewer
     requests; more, smaller ones finish sooner in parallel."""
     assert context.tasks is not None
     size = context.buckets_per_task
@@ -378,9 +412,9 @@ def _fan_out(
                 program_id=run.program_id,
                 period=run.period.name,
                 phase=phase,
-                buckets=buckets[start : start + size],
+                shards=shards[start : start + size],
             ).model_dump_json()
-            for start in range(0, len(buckets), size)
+            for start in range(0, len(shards), size)
         ]
     )
 
@@ -400,35 +434,33 @@ def run_shard_task(task: ShardTask, now: datetime, context: RunContext) -> TaskO
     program = context.programs.get(run.program_id)
     if program is None or program.content_hash != run.rules_hash:
         raise RulesChanged(f"run {run.run_id} started on rules {run.rules_hash}")
-    try:
-        if task.phase == "score":
-            return score_shard(run, program, task.buckets, context)
-        return issue_shard(run, program, task.buckets, now, context)
-    except Superseded:
-        context.results.mark_superseded(run)
-        return TaskOutcome(superseded=True)
+    if task.phase == "score":
+        return score_shard(run, program, task.shards, context)
+    if task.phase == "announce":
+        return announce_shard(run, task.shards, context)
+    return issue_shard(run, program, task.shards, now, context)
 
 
 def score_shard(
-    run: Run, program: LoadedProgram, buckets: list[int], context: RunContext
+    run: Run, program: LoadedProgram, shards: list[int], context: RunContext
 ) -> TaskOutcome:
     if run.status != RunStatus.SCORING:
         if run.status == RunStatus.ISSUING and not run.issue_tasks_sent:
             settle_run(run, program, context)  # a settler that failed before its fan-out
         return TaskOutcome()
-    held = sum(_score_bucket(run, program, bucket, context) for bucket in buckets)
-    if context.results.mark_shards_done(run, SCORED, buckets) == run.shards:
+    held = sum(_score_one(run, program, shard, context) for shard in shards)
+    if context.results.mark_shards_done(run, SCORED, shards) == run.shards:
         settle_run(run, program, context)
     return TaskOutcome(held=held)
 
 
-def _score_bucket(run: Run, program: LoadedProgram, bucket: int, context: RunContext) -> int:
-    """Draft every creator of the bucket; returns how many were held. A creator whose
+def _score_one(run: Run, program: LoadedProgram, shard: int, context: RunContext) -> int:
+    """Draft every creator of the shard; returns how many were held. A creator whose
     facts cannot be read, whose computation fails or whose statement would be too large
     to store is held (SPEC 4, isolation): the others are drafted as usual."""
     period = run.period
-    facts = context.facts.bucket_facts(bucket)
-    engagement = context.engagement.bucket_engagement(period, bucket, run.late_after)
+    facts = context.facts.shard_facts(run.shard(shard))
+    engagement = context.engagement.shard_engagement(period, run.shard(shard), run.late_after)
     creators = (
         {
             creator
@@ -442,12 +474,12 @@ def _score_bucket(run: Run, program: LoadedProgram, bucket: int, context: RunCon
     for creator in sorted(creators):
         draft = _draft_or_hold(program, period, creator, facts, engagement, context)
         drafts.append(draft)
-    context.results.put_drafts(run, drafts)
+    context.results.put_drafts(run, shard, drafts)
     totals = totals_by_market(program, drafts)
     context.results.put_shard_result(
         run,
         SCORED,
-        bucket,
+        shard,
         ScoredShard(
             markets={name: MarketTotalsRecord.of(t) for name, t in totals.items()},
             events_accepted=engagement.accepted,
@@ -507,10 +539,10 @@ def settle_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
     if not context.results.save_settlements(run, records):
         return  # the run has moved past issuing
     run = replace(run, status=RunStatus.ISSUING, settlements=records)
-    empty = [bucket for bucket, shard in sorted(shards.items()) if shard.creators == 0]
-    busy = [bucket for bucket, shard in sorted(shards.items()) if shard.creators > 0]
-    for bucket in empty:
-        context.results.put_shard_result(run, ISSUED, bucket, tally_issued([], 0))
+    empty = [index for index, shard in sorted(shards.items()) if shard.creators == 0]
+    busy = [index for index, shard in sorted(shards.items()) if shard.creators > 0]
+    for index in empty:
+        context.results.put_shard_result(run, ISSUED, index, tally_issued([], 0))
     done = context.results.mark_shards_done(run, ISSUED, empty) if empty else len(run.issued)
     if busy:
         _fan_out(run, "issue", busy, context)
@@ -520,7 +552,7 @@ def settle_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
 
 
 def issue_shard(
-    run: Run, program: LoadedProgram, buckets: list[int], now: datetime, context: RunContext
+    run: Run, program: LoadedProgram, shards: list[int], now: datetime, context: RunContext
 ) -> TaskOutcome:
     if run.status in (RunStatus.COMPLETE, RunStatus.UNCHANGED):
         if run.status == RunStatus.COMPLETE and not run.announced and run.trigger != PROVISIONAL:
@@ -530,21 +562,31 @@ def issue_shard(
         return TaskOutcome(superseded=True)
     if run.status != RunStatus.ISSUING or run.settlements is None:
         raise TransientStorageError(f"run {run.run_id} is not settled yet")
-    held = sum(_issue_bucket(run, program, bucket, now, context) for bucket in buckets)
-    if context.results.mark_shards_done(run, ISSUED, buckets) == run.shards:
+    state = context.results.period_state(run.program_id, run.period)
+    held = sum(_issue_one(run, program, shard, state, now, context) for shard in shards)
+    if context.results.mark_shards_done(run, ISSUED, shards) == run.shards:
         finish_run(run, program, context)
     return TaskOutcome(held=held)
 
 
-def _issue_bucket(
-    run: Run, program: LoadedProgram, bucket: int, now: datetime, context: RunContext
+def _issue_one(
+    run: Run,
+    program: LoadedProgram,
+    shard: int,
+    state: PeriodState | None,
+    now: datetime,
+    context: RunContext,
 ) -> int:
-    """Finish the bucket's drafts; write a revision (fenced) for each statement that
-    changed, then announce the revisions this run wrote. Returns the creators held."""
+    """Finish the shard's drafts; write a revision for each statement that differs from
+    the creator's latest committed one (readable once the run commits). Returns the
+    creators held."""
     assert run.settlements is not None
     settlements = {name: record.restore() for name, record in run.settlements.items()}
-    drafts = context.results.drafts(run, bucket)
-    latest = context.results.latest_revisions(run.program_id, run.period, bucket)
+    drafts = context.results.drafts(run, shard)
+    committed = state.committed_runs if state else frozenset()
+    latest = context.results.latest_revisions(
+        run.program_id, run.period, run.shard(shard), committed
+    )
     statements = []
     revisions: list[StatementRevision] = []
     for draft in drafts:
@@ -558,15 +600,59 @@ def _issue_bucket(
                 **statement.model_dump(), revision=(current.revision if current else 0) + 1
             )
         )
-    for written in context.results.write_revisions(run, revisions, now):
-        latest[written.creator_id] = written
-    # This run's revisions of the bucket, including those an earlier delivery of this
-    # task wrote before failing: announced (again, at worst: consumers deduplicate on
-    # creator_id and revision).
-    ours = [pointer for pointer in latest.values() if pointer.run_id == run.run_id]
-    _announce_statements(run, ours, context)
-    context.results.put_shard_result(run, ISSUED, bucket, tally_issued(statements, len(ours)))
+    context.results.write_revisions(run, revisions, now)
+    if not run.dry_run and context.exports is not None:
+        _put_fragment(run, shard, statements, revisions, latest, context)
+    context.results.put_shard_result(run, ISSUED, shard, tally_issued(statements, len(revisions)))
     return sum(1 for statement in statements if HELD in statement.flags)
+
+
+def _put_fragment(
+    run: Run,
+    shard: int,
+    statements: list[Statement],
+    revisions: list[StatementRevision],
+    latest: Mapping[str, LatestRevision],
+    context: RunContext,
+) -> None:
+    """The shard's part of the payout file: every creator's latest statement once the
+    run commits (this run's revision, or the committed one it matched)."""
+    assert context.exports is not None
+    revised = {revision.creator_id: revision.revision for revision in revisions}
+    amounts: list[LatestAmount] = []
+    for statement in statements:
+        number = revised.get(statement.creator_id) or latest[statement.creator_id].revision
+        amounts.append(
+            latest_amount(
+                StatementRevision(**statement.model_dump(), revision=number),
+                run.program_id,
+                run.period,
+            )
+        )
+    # A creator with a statement but no draft in this run (none is known to happen: a
+    # creator's inputs are kept as long as the period can be recomputed) keeps it.
+    drafted = {statement.creator_id for statement in statements}
+    for kept in context.results.statements_of(
+        run.program_id, run.period, [p for c, p in latest.items() if c not in drafted]
+    ):
+        amounts.append(latest_amount(kept, run.program_id, run.period))
+    context.exports.put_fragment(
+        run.program_id, run.period, run.run_id, shard, fragment_bytes(amounts)
+    )
+
+
+def announce_shard(run: Run, shards: list[int], context: RunContext) -> TaskOutcome:
+    """Announce the revisions a committed run wrote in its shards. A shard announced is
+    recorded, so a task delivered again skips it; one that failed mid-way announces the
+    shard again (at least once: consumers deduplicate on creator_id and revision)."""
+    if run.status != RunStatus.COMPLETE:
+        raise TransientStorageError(f"run {run.run_id} is not committed")
+    for shard in shards:
+        if shard in run.announced_shards:
+            continue
+        _announce_statements(run, context.results.run_revisions(run, shard), context)
+        context.results.mark_shards_done(run, ANNOUNCED, [shard])
+    return TaskOutcome()
 
 
 def _finish_or_hold(
@@ -623,21 +709,27 @@ def finish_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
 
 def _after_commit(run: Run, program: LoadedProgram, context: RunContext) -> None:
     """What follows a stored summary revision: the payout files of that revision (written
-    once: a redelivery writes the same bytes or nothing), then the announcements. Runs
-    again, whole, if a task finds the run complete but not announced."""
+    once: a redelivery writes the same bytes or nothing), then the announcements (the
+    statements', fanned out once by shard, and the run's). Runs again if a task finds
+    the run complete but not announced."""
     assert run.summary is not None
     export = None
     if not run.dry_run and run.summary_revision is not None and context.exports is not None:
-        statements = context.results.latest_statements(run.program_id, run.period)
         previous = context.exports.previous_amounts(
             run.program_id, run.period, run.summary_revision
         )
-        export = build_payout_export(
+        with_creators = [
+            index
+            for index, shard in sorted(context.results.issued_shards(run).items())
+            if shard.creators
+        ]
+        fragments = context.exports.fragments(run.program_id, run.period, run.run_id, with_creators)
+        export = assemble_payout_export(
             run.program_id,
             run.period,
             run.summary_revision,
             program.content_hash,
-            statements,
+            merge_fragments(fragments),
             previous,
         )
         context.exports.write(export)
@@ -655,6 +747,15 @@ def _after_commit(run: Run, program: LoadedProgram, context: RunContext) -> None
                 }
             ],
         )
+    if not run.dry_run and not run.announce_tasks_sent:
+        revised = [
+            index
+            for index, shard in sorted(context.results.issued_shards(run).items())
+            if shard.revised
+        ]
+        if revised:
+            _fan_out(run, "announce", revised, context)
+        context.results.mark_announce_tasks_sent(run)
     _announce_run(run, context)
 
 

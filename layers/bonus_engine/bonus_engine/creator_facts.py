@@ -56,14 +56,18 @@ def record_fact(
 
     outcome = FactOutcome(fact=fact)
     record = facts.creator(fact.creator_id)
+    # A fact that arrives after a period closed can change it: those periods are marked,
+    # in the same batch as the fact itself (one request).
+    affected = closed_periods_since(_changes_from(fact), now, recompute_window_months)
     if not record.has(fact):
-        # A fact that arrives after a period closed can change it: mark those periods
-        # first, so that a failure between the two writes still leaves the mark.
-        affected = closed_periods_since(_changes_from(fact), now, recompute_window_months)
-        if affected:
-            facts.mark_changed(affected, now, fact.fact_id)
-        outcome.new = facts.add_fact(fact, received_at=now)
+        facts.add_fact_marking(fact, _received_at(event, now), affected, now)
+        outcome.new = True
         record.facts.append(fact)
+    elif affected:
+        # Stored already, perhaps by a batch that failed before its markers landed: mark
+        # again (a redelivery writes a new mark at most: one recomputation that finds
+        # nothing changed and stays silent).
+        facts.mark_changed(affected, now, fact.fact_id)
 
     for program in programs.values():
         if _refresh_decision(fact.creator_id, program, now, record, facts, publisher):

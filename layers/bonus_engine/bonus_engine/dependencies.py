@@ -1,7 +1,8 @@
 """What each function is wired to, built from its settings once per container.
 
-Each factory imports what its function uses, when it is first called: the ingestion
-function never imports the computation, and a cold start pays only for its own code.
+Each factory imports what its function uses, when it is first called (its settings and
+stores too): the ingestion function never imports the computation, and a cold start pays
+only for its own code.
 """
 
 from dataclasses import dataclass
@@ -10,14 +11,13 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from bonus_engine import aws_clients
-from bonus_engine.settings import programs_in
-from bonus_engine.storage.dynamo import Table
 
 if TYPE_CHECKING:
     from bonus_engine.bonus_run import RunContext
     from bonus_engine.creator_api import ApiContext
     from bonus_engine.messaging import EventPublisher
     from bonus_engine.program_rules import LoadedProgram
+    from bonus_engine.storage.dynamo import Table
     from bonus_engine.storage.engagement_store import EngagementStore
     from bonus_engine.storage.facts_store import FactsStore
     from bonus_engine.storage.rejections_store import RejectionStore
@@ -38,7 +38,9 @@ class FactDependencies:
     recompute_window_months: int
 
 
-def _table(name: str) -> Table:
+def _table(name: str) -> "Table":
+    from bonus_engine.storage.dynamo import Table
+
     return Table(aws_clients.dynamodb(), name)
 
 
@@ -58,7 +60,7 @@ def for_ingestion() -> IngestDependencies:
 @cache
 def for_eligibility() -> FactDependencies:
     from bonus_engine.messaging import EventPublisher
-    from bonus_engine.settings import EligibilitySettings
+    from bonus_engine.settings import EligibilitySettings, programs_in
     from bonus_engine.storage.facts_store import FactsStore
     from bonus_engine.storage.rejections_store import RejectionStore
 
@@ -77,7 +79,7 @@ def for_coordinator() -> tuple["RunContext", int]:
     """The coordinator's context, and its recompute window in months."""
     from bonus_engine.bonus_run import RunContext
     from bonus_engine.messaging import TaskQueue
-    from bonus_engine.settings import CoordinatorSettings
+    from bonus_engine.settings import CoordinatorSettings, programs_in
     from bonus_engine.storage.engagement_store import EngagementStore
     from bonus_engine.storage.facts_store import FactsStore
     from bonus_engine.storage.results_store import ResultsStore
@@ -94,6 +96,7 @@ def for_coordinator() -> tuple["RunContext", int]:
         buckets_per_task=settings.buckets_per_task,
         retention_days=settings.retention_days,
         provisional_every=timedelta(hours=settings.provisional_every_hours),
+        creators_per_task=settings.creators_per_task,
     )
     return context, settings.recompute_window_months
 
@@ -102,7 +105,7 @@ def for_coordinator() -> tuple["RunContext", int]:
 def for_shards() -> "RunContext":
     from bonus_engine.bonus_run import RunContext
     from bonus_engine.messaging import EventPublisher, TaskQueue
-    from bonus_engine.settings import ShardSettings
+    from bonus_engine.settings import ShardSettings, programs_in
     from bonus_engine.storage.engagement_store import EngagementStore
     from bonus_engine.storage.export_store import ExportStore
     from bonus_engine.storage.facts_store import FactsStore
@@ -127,7 +130,7 @@ def for_shards() -> "RunContext":
 @cache
 def for_api() -> "ApiContext":
     from bonus_engine.creator_api import ApiContext, ComputeRequests
-    from bonus_engine.settings import ApiSettings
+    from bonus_engine.settings import ApiSettings, programs_in
     from bonus_engine.storage.engagement_store import EngagementStore
     from bonus_engine.storage.facts_store import FactsStore
     from bonus_engine.storage.rejections_store import RejectionStore
@@ -147,6 +150,8 @@ def for_api() -> "ApiContext":
 
 def forget() -> None:
     """Drop what was built (tests build each emulation afresh)."""
+    from bonus_engine.settings import programs_in
+
     for factory in (for_ingestion, for_eligibility, for_coordinator, for_shards, for_api):
         factory.cache_clear()
     programs_in.cache_clear()

@@ -28,6 +28,7 @@ _PATTERNS = {
     "creator_id": re.compile(CREATOR_ID_PATTERN),
     "post_id": re.compile(POST_ID_PATTERN),
     "program_id": re.compile(PROGRAM_ID_PATTERN),
+    "run_id": re.compile(r"^[A-Za-z0-9._:-]{1,128}$"),  # the engine's own (run_id_for)
 }
 
 

@@ -1,9 +1,14 @@
 """The payout export for finance (SPEC section 8): a CSV of what each creator is paid in
 a summary revision, what changed since the previous exported revision, and a manifest.
 
-Pure: statements and the previous file's amounts in, bytes out. The same inputs always
-give the same bytes (no clock, sorted rows, sorted JSON keys), so a revision written
-twice is written identically.
+Pure: the latest statements (or each shard's fragment of them, merged) and the previous
+file's amounts in, bytes out. The same inputs always give the same bytes (no clock,
+sorted rows, sorted JSON keys), so a revision written twice is written identically.
+
+A run's issue tasks each write their shard's fragment (every creator's latest amount and
+revision, sorted by creator_id); the task that commits the run merges the fragments
+instead of reading every statement again, so the file costs a few microseconds a
+creator wherever the creators are.
 
 Amounts are integer minor units, shown in the major unit by `money.format_minor`; a
 float never exists. Deltas are per creator and per currency: a creator whose market
@@ -14,9 +19,10 @@ total.
 
 import csv
 import hashlib
+import heapq
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from bonus_engine.identifiers import require_id
@@ -56,6 +62,14 @@ def payout_manifest_key(program_id: str, period: Period, revision: int) -> str:
     return f"{payouts_prefix(program_id, period)}revision-{_revision(revision)}.manifest.json"
 
 
+def fragment_key(program_id: str, period: Period, run_id: str, shard: int) -> str:
+    """A run's fragment of a shard: its own prefix (`runs/`), which expires."""
+    return (
+        f"runs/{require_id('program_id', program_id)}/{period.name}/"
+        f"{require_id('run_id', run_id)}/shard-{shard:06d}.csv"
+    )
+
+
 def csv_revision(key: str, program_id: str, period: Period) -> int | None:
     """The revision of a payout CSV's key under the period's prefix; None for any other
     key (a manifest, a stray object)."""
@@ -84,6 +98,53 @@ class ExportedAmount:
     market: str
     currency: str
     amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class LatestAmount:
+    """A creator's latest statement revision, as much of it as the payout file needs."""
+
+    creator_id: str
+    market: str | None
+    currency: str | None
+    amount_minor: int
+    revision: int
+
+
+def latest_amount(statement: StatementRevision, program_id: str, period: Period) -> LatestAmount:
+    _check_statement(statement, program_id, period)
+    return LatestAmount(
+        statement.creator_id,
+        statement.market,
+        statement.currency,
+        statement.amount_minor,
+        statement.revision,
+    )
+
+
+def fragment_bytes(amounts: Iterable[LatestAmount]) -> bytes:
+    """A shard's fragment: one line per creator, sorted by creator_id (ids and market
+    and currency codes admit no comma)."""
+    lines = [
+        f"{a.creator_id},{a.market or ''},{a.currency or ''},{a.amount_minor},{a.revision}\n"
+        for a in sorted(amounts, key=lambda amount: amount.creator_id)
+    ]
+    return "".join(lines).encode("ascii")
+
+
+def parse_fragment(data: bytes) -> Iterator[LatestAmount]:
+    for line in data.decode("ascii").splitlines():
+        creator_id, market, currency, amount_minor, revision = line.split(",")
+        yield LatestAmount(
+            creator_id, market or None, currency or None, int(amount_minor), int(revision)
+        )
+
+
+def merge_fragments(fragments: Iterable[bytes]) -> Iterator[LatestAmount]:
+    """The shards' fragments as one sequence sorted by creator_id (a k-way merge)."""
+    return heapq.merge(
+        *(parse_fragment(data) for data in fragments), key=lambda amount: amount.creator_id
+    )
 
 
 @dataclass(frozen=True)
@@ -128,7 +189,7 @@ class PayoutExport:
     period: Period
     revision: int
     rules_hash: str
-    rows: tuple[PayoutRow, ...]
+    rows: int
     totals: Mapping[str, CurrencyTotals]  # by currency, sorted
     csv_key: str
     manifest_key: str
@@ -149,44 +210,83 @@ def build_payout_export(
     previous: Mapping[str, ExportedAmount],
 ) -> PayoutExport:
     """The CSV and the manifest of summary revision `revision`, from the period's latest
-    statements and the amounts of the previous exported revision (empty for the first).
+    statements and the amounts of the previous exported revision (empty for the first)."""
+    return assemble_payout_export(
+        program_id,
+        period,
+        revision,
+        rules_hash,
+        sorted(
+            (latest_amount(statement, program_id, period) for statement in statements),
+            key=lambda amount: amount.creator_id,
+        ),
+        previous,
+    )
+
+
+def assemble_payout_export(
+    program_id: str,
+    period: Period,
+    revision: int,
+    rules_hash: str,
+    latest: Iterable[LatestAmount],
+    previous: Mapping[str, ExportedAmount],
+) -> PayoutExport:
+    """The CSV and the manifest from every creator's latest amount, sorted by creator_id
+    (consumed once, as it comes: the merged fragments of a run's shards).
 
     A row per creator whose amount is above 0 or differs from the previous exported one:
     a creator paid before and 0 now (or with no statement now) is a row at 0 with a
     negative delta, a claw-back."""
     require_id("program_id", program_id)
     _revision(revision)
-    latest: dict[str, StatementRevision] = {}
-    for statement in statements:
-        _check_statement(statement, program_id, period)
-        if statement.creator_id in latest:
-            raise ValueError(f"two statements for creator {statement.creator_id!r}")
-        latest[statement.creator_id] = statement
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(CSV_HEADER)
+    rows = 0
+    totals: dict[str, list[int]] = {}
 
-    rows: list[PayoutRow] = []
-    currencies: set[str] = set()
-    for creator_id in sorted(latest.keys() | previous.keys()):
-        current = latest.get(creator_id)
-        if current is not None and current.currency is not None:
-            currencies.add(current.currency)
-        rows += _rows(creator_id, current, previous.get(creator_id))
-    rows.sort(key=lambda row: (row.creator_id, row.currency))
-    currencies |= {row.currency for row in rows}
+    def write(creator_rows: list[PayoutRow]) -> None:
+        nonlocal rows
+        for row in sorted(creator_rows, key=lambda row: row.currency):
+            writer.writerow(row.fields())
+            rows += 1
+            total = totals.setdefault(row.currency, [0, 0])
+            total[0] += row.amount_minor
+            total[1] += row.delta_minor
 
-    totals = {
-        currency: CurrencyTotals(
-            total_minor=sum(row.amount_minor for row in rows if row.currency == currency),
-            delta_minor=sum(row.delta_minor for row in rows if row.currency == currency),
-        )
-        for currency in sorted(currencies)
+    unpaid = sorted(previous.keys())  # creators of the previous file, in order
+    position = 0
+    last: str | None = None
+    for current in latest:
+        if last is not None and current.creator_id == last:
+            raise ValueError(f"two statements for creator {last!r}")
+        if last is not None and current.creator_id < last:
+            raise ValueError(f"creator {current.creator_id!r} out of order")
+        last = current.creator_id
+        while position < len(unpaid) and unpaid[position] < current.creator_id:
+            write(_rows(unpaid[position], None, previous[unpaid[position]]))
+            position += 1
+        if position < len(unpaid) and unpaid[position] == current.creator_id:
+            position += 1
+        if current.currency is not None:
+            totals.setdefault(current.currency, [0, 0])
+        write(_rows(current.creator_id, current, previous.get(current.creator_id)))
+    for creator_id in unpaid[position:]:
+        write(_rows(creator_id, None, previous[creator_id]))
+
+    currency_totals = {
+        currency: CurrencyTotals(total_minor=total, delta_minor=delta)
+        for currency, (total, delta) in sorted(totals.items())
     }
+    csv_bytes = text.getvalue().encode("utf-8")
     csv_key = payout_csv_key(program_id, period, revision)
-    csv_bytes = _csv_bytes(rows)
+
     manifest = {
         "program_id": program_id,
         "period": period.name,
         "revision": revision,
-        "rows": len(rows),
+        "rows": rows,
         "currencies": {
             currency: {
                 "total_minor": total.total_minor,
@@ -194,7 +294,7 @@ def build_payout_export(
                 "delta_minor": total.delta_minor,
                 "delta": format_minor(total.delta_minor, currency),
             }
-            for currency, total in totals.items()
+            for currency, total in currency_totals.items()
         },
         "rules_hash": rules_hash,
         "csv_key": csv_key,
@@ -206,8 +306,8 @@ def build_payout_export(
         period=period,
         revision=revision,
         rules_hash=rules_hash,
-        rows=tuple(rows),
-        totals=totals,
+        rows=rows,
+        totals=currency_totals,
         csv_key=csv_key,
         manifest_key=payout_manifest_key(program_id, period, revision),
         csv_bytes=csv_bytes,
@@ -231,7 +331,7 @@ def _check_statement(statement: StatementRevision, program_id: str, period: Peri
 
 
 def _rows(
-    creator_id: str, statement: StatementRevision | None, before: ExportedAmount | None
+    creator_id: str, statement: LatestAmount | None, before: ExportedAmount | None
 ) -> list[PayoutRow]:
     rows = []
     revision = statement.revision if statement is not None else None
@@ -263,16 +363,6 @@ def _rows(
                 )
             )
     return rows
-
-
-def _csv_bytes(rows: Iterable[PayoutRow]) -> bytes:
-    """RFC 4180 through the csv module (quoting only where needed), `\\n` line ends."""
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        writer.writerow(row.fields())
-    return text.getvalue().encode("utf-8")
 
 
 # --- reading a previous file -------------------------------------------------------------

@@ -17,7 +17,8 @@ class ConfigurationError(RuntimeError):
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # defer_build: a function reads one of these models; the others are never built.
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_environment(cls) -> Self:
@@ -55,6 +56,7 @@ class CoordinatorSettings(_Settings):
     results_table: str = Field(alias="RESULTS_TABLE_NAME", min_length=1)
     compute_queue_url: str = Field(alias="COMPUTE_QUEUE_URL", min_length=1)
     buckets_per_task: int = Field(alias="BUCKETS_PER_TASK", ge=1, le=64)
+    creators_per_task: int = Field(alias="CREATORS_PER_TASK", ge=1, le=1_000_000)
     program_rules_dir: Path = Field(alias="PROGRAM_RULES_DIR")
     recompute_window_months: int = Field(alias="RECOMPUTE_WINDOW_MONTHS", ge=1, le=12)
     retention_days: int = Field(alias="ENGAGEMENT_RETENTION_DAYS", ge=30, le=3650)

@@ -186,10 +186,11 @@ class Table:
         projection: str | None = None,
         count_only: bool = False,
         consistent: bool = False,
+        between: tuple[str, str] | None = None,
     ) -> Iterator[Item]:
-        """Every item of a partition (optionally: sort keys with a prefix, or after a
-        value), following pagination."""
-        kwargs = self._key_condition(partition, prefix, after)
+        """Every item of a partition (optionally: sort keys with a prefix, after a value,
+        or between two values, inclusive), following pagination."""
+        kwargs = self._key_condition(partition, prefix, after, between)
         kwargs.update(ScanIndexForward=not newest_first, ConsistentRead=consistent)
         if limit is not None:
             kwargs["Limit"] = limit
@@ -279,12 +280,20 @@ class Table:
         self._call("TransactWriteItems", True, TransactItems=items)
 
     def _key_condition(
-        self, partition: str, prefix: str | None, after: str | None
+        self,
+        partition: str,
+        prefix: str | None,
+        after: str | None,
+        between: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
-        """A Query's key condition: the partition, and a sort-key prefix or lower bound."""
+        """A Query's key condition: the partition, and a sort-key prefix, lower bound or
+        range."""
         condition = "pk = :pk"
         values: dict[str, Any] = {":pk": partition}
-        if prefix is not None:
+        if between is not None:
+            condition += " AND sk BETWEEN :first AND :last"
+            values[":first"], values[":last"] = between
+        elif prefix is not None:
             condition += " AND begins_with(sk, :prefix)"
             values[":prefix"] = prefix
         elif after is not None:

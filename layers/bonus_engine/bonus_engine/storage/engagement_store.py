@@ -107,13 +107,15 @@ class EngagementStore:
         self.table.batch_put([_register_item(event, self.retention_days) for event in result.new])
         return result
 
-    def bucket_engagement(
-        self, period: Period, bucket: int, late_after: datetime | None
+    def shard_engagement(
+        self, period: Period, shard: keys.Shard, late_after: datetime | None
     ) -> BucketEngagement:
+        """A shard's month of engagement, tallied by creator (one paginated Query)."""
         late_text = to_utc_text(late_after) if late_after else None
         result = BucketEngagement()
         tallies: dict[str, dict[TallyKey, int]] = defaultdict(lambda: defaultdict(int))
-        for item in self.table.query(keys.engagement_partition(period, bucket)):
+        partition = keys.engagement_partition(period, shard.bucket)
+        for item in self.table.query(partition, between=shard.sort_key_range()):
             key: TallyKey = (item["post_id"], item["format"], item["metric"], item["quality"])
             tallies[item["creator_id"]][key] += int(item["count"])
             result.accepted += 1

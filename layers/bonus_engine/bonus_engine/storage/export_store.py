@@ -6,6 +6,7 @@ is sent (the bucket enforces bucket-owner ownership). ClientError codes become t
 errors, as in `storage/dynamo.py`; nothing decides by a message's text.
 """
 
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
@@ -14,6 +15,7 @@ from bonus_engine.payout_export import (
     ExportedAmount,
     PayoutExport,
     csv_revision,
+    fragment_key,
     parse_payout_csv,
     payout_csv_key,
     payouts_prefix,
@@ -81,6 +83,30 @@ class ExportStore:
         """Put the CSV, then the manifest (a manifest always describes a stored CSV)."""
         self._put_once(export.csv_key, export.csv_bytes, "text/csv; charset=utf-8")
         self._put_once(export.manifest_key, export.manifest_bytes, "application/json")
+
+    def put_fragment(
+        self, program_id: str, period: Period, run_id: str, shard: int, data: bytes
+    ) -> None:
+        """A shard's fragment of the run's payout file. A redelivered issue task puts the
+        same bytes again (its inputs are the run's own drafts and settlement)."""
+        key = fragment_key(program_id, period, run_id, shard)
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="text/csv")
+        except ClientError as error:
+            raise translate(error) from error
+        except (ConnectionError, HTTPClientError) as error:
+            raise TransientStorageError(type(error).__name__) from error
+
+    def fragments(
+        self, program_id: str, period: Period, run_id: str, shards: Sequence[int]
+    ) -> Iterator[bytes]:
+        """The fragments of the shards, in order; a missing one is a transient error (the
+        run is finished only once every issue task stored its fragment)."""
+        for shard in shards:
+            data = self._get(fragment_key(program_id, period, run_id, shard))
+            if data is None:
+                raise TransientStorageError(f"fragment of shard {shard} of {run_id} missing")
+            yield data
 
     # --- S3 calls ------------------------------------------------------------------------
 

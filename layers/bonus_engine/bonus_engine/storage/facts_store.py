@@ -3,8 +3,11 @@
 Items, all in the creator's bucket partition (pk = FACTS#<bucket>), so that one Query
 (sk begins with `<creator>#`) reads a creator's whole record:
 - a fact: sk = <creator>#<occurred_at UTC>#<fact id>. The fact id derives from the fact's
-  content: a redelivered fact has the same key, and the conditional put
-  (attribute_not_exists) writes nothing the second time;
+  content: a redelivered fact has the same key. The eligibility function stores a fact
+  its Query did not find, with the change markers it needs, in one BatchWriteItem
+  (`add_fact_marking`: the item is the same on every delivery, so a racing redelivery
+  writes it again unchanged); `add_fact` is a conditional put (attribute_not_exists)
+  that writes nothing the second time;
 - the creator's current decision for a program: sk = <creator>#~decision#<program>
   (`~` sorts after every timestamp), replaced under an optimistic version check;
 and change markers for closed periods a late fact affects (pk = CHANGED#<period>).
@@ -82,22 +85,28 @@ class FactsStore:
 
     def add_fact(self, fact: Fact, received_at: datetime) -> bool:
         """Store a fact once. True if it is new; False if it was already stored."""
-        key = keys.fact_key(fact.creator_id, to_utc_text(fact.occurred_at), fact.fact_id)
         try:
-            self.table.put(
-                {
-                    **key,
-                    "creator_id": fact.creator_id,
-                    "kind": fact.kind,
-                    "detail": json.dumps(fact_detail(fact), sort_keys=True),
-                    "occurred_at": to_utc_text(fact.occurred_at),
-                    "received_at": to_utc_text(received_at),
-                },
-                condition="attribute_not_exists(pk)",
-            )
+            self.table.put(_fact_item(fact, received_at), condition="attribute_not_exists(pk)")
         except ConditionFailed:
             return False
         return True
+
+    def add_fact_marking(
+        self, fact: Fact, received_at: datetime, periods: Sequence[Period], marked_at: datetime
+    ) -> None:
+        """Store a fact the creator's record does not hold, with the change markers of the
+        closed periods it changes, in one BatchWriteItem. Both are naturally idempotent:
+        the fact's key derives from its content and its item from the fact and when the bus
+        received it (`received_at`, the same on every delivery of the event), so a delivery
+        that raced this one puts the very same item again. A batch that failed halfway may
+        have stored the fact without its markers: whoever finds the fact stored marks the
+        periods again (`mark_changed`)."""
+        self.table.batch_put(
+            [
+                *change_marker_items(periods, marked_at, fact.fact_id, "facts"),
+                _fact_item(fact, received_at),
+            ]
+        )
 
     def mark_changed(self, periods: Sequence[Period], at: datetime, marker_id: str) -> None:
         self.table.batch_put(change_marker_items(periods, at, marker_id, "facts"))
@@ -105,13 +114,14 @@ class FactsStore:
     def changed_since(self, period: Period, since: datetime) -> bool:
         return changed_since(self.table, period, since)
 
-    def bucket_facts(self, bucket: int) -> "BucketFacts":
-        """Every fact of a bucket's creators, by creator (one paginated Query). A stored
+    def shard_facts(self, shard: keys.Shard) -> "BucketFacts":
+        """Every fact of a shard's creators, by creator (one paginated Query). A stored
         fact that no longer reads (stored before a rule of its fields tightened) marks
-        its creator as unreadable, never the bucket."""
+        its creator as unreadable, never the shard."""
         facts: dict[str, list[Fact]] = defaultdict(list)
         unreadable: set[str] = set()
-        for item in self.table.query(keys.facts_partition(bucket)):
+        partition = keys.facts_partition(shard.bucket)
+        for item in self.table.query(partition, between=shard.sort_key_range()):
             if item["kind"] == DECISION:
                 continue
             try:
@@ -163,6 +173,17 @@ class FactsStore:
                 values={":yes": True, ":version": version},
                 condition="version = :version",
             )
+
+
+def _fact_item(fact: Fact, received_at: datetime) -> Item:
+    return {
+        **keys.fact_key(fact.creator_id, to_utc_text(fact.occurred_at), fact.fact_id),
+        "creator_id": fact.creator_id,
+        "kind": fact.kind,
+        "detail": json.dumps(fact_detail(fact), sort_keys=True),
+        "occurred_at": to_utc_text(fact.occurred_at),
+        "received_at": to_utc_text(received_at),
+    }
 
 
 def _fact(item: Item) -> Fact:

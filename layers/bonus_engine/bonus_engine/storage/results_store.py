@@ -5,13 +5,19 @@ Items (pk / sk):
   the latest summary revision;
 - PERIOD#<program>#<period> / RUN#<run id>: one run (phase, settled markets, shards done);
 - PERIOD#<program>#<period> / SUMMARY#<revision>: each distinct run summary, kept;
-- RUN#<run id> / SCORED#<bucket> and ISSUED#<bucket>: what each shard added up to;
-- DRAFT#<run id>#<bucket> / <creator>: a creator's statement before settlement;
-- LATEST#<program>#<period>#<bucket> / <creator>: the latest revision's number and digest;
-- STATEMENT#<program>#<period>#<creator> / REV#<revision>: each revision, kept.
+- RUN#<run id> / SCORED#<shard> and ISSUED#<shard>: what each shard added up to;
+- DRAFT#<run id>#<shard> / <chunk>: the shard's statements before settlement, packed;
+- STATEMENTS#<program>#<period>#<bucket> / <slot>#<creator>#<revision>#<run id>: each
+  statement revision, kept; readable once its run is one of the period's
+  `committed_runs` (the period's state), which the run's summary transaction adds it to.
 
 Statement bodies and drafts are stored as zlib-compressed JSON: a creator's breakdown by
 post can be long, and an item holds at most 400 KB.
+
+Revisions are plain batched puts, not transactions (1 write unit each instead of 2 for
+the revision and 2 for a pointer): a revision only becomes visible when its run commits,
+fenced by the summary's transaction, so a run that loses its period mid-way leaves
+revisions nobody reads, and a redelivered task puts the same items again.
 """
 
 import json
@@ -23,21 +29,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from bonus_engine.computation import IssuedShard, RunSummary, ScoredShard, SettlementRecord
 from bonus_engine.periods import Period
 from bonus_engine.statements import StatementDraft, StatementRevision
 from bonus_engine.storage import keys
-from bonus_engine.storage.dynamo import ConditionFailed, Item, Table, TransientStorageError
+from bonus_engine.storage.dynamo import ConditionFailed, Item, Table
 from bonus_engine.storage.retention import RUN_WORK_DAYS, expires_after
 from bonus_engine.timestamps import from_utc_text, to_utc_text
 
 SCORED = "scored"
 ISSUED = "issued"
+ANNOUNCED = "announced_shards"
 DRAFT_LIMIT_BYTES = 300 * 1024  # a packed draft or statement above this is held, never stored
-TRANSACTION_BYTES = 3 * 1024 * 1024  # of 4 MB a transaction may hold
-REVISIONS_PER_TRANSACTION = 49  # 2 items each, beside the fence's check: 99 of 100
+_DRAFTS = TypeAdapter(list[StatementDraft])
+DRAFT_CHUNK_BYTES = 48 * 1024  # drafts packed together up to this (compressed) per item
 
 
 class RunStatus(StrEnum):
@@ -59,10 +66,6 @@ class RunInProgress(Exception):
     """Another run holds the period."""
 
 
-class Superseded(Exception):
-    """The run no longer holds its period: its task writes nothing more (fencing)."""
-
-
 @dataclass(frozen=True)
 class PeriodState:
     active_run_id: str | None
@@ -71,6 +74,7 @@ class PeriodState:
     last_completed_started_at: datetime | None  # start of the latest run that completed
     summary_revision: int
     summary_digest: str | None
+    committed_runs: frozenset[str] = frozenset()  # runs whose revisions are readable
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class Run:
     started_at: datetime
     late_after: datetime | None  # events accepted after this instant are late
     status: RunStatus
-    shards: int
+    shards: int  # CREATOR_BUCKETS x splits
     scored: frozenset[int]
     issued: frozenset[int]
     settlements: dict[str, SettlementRecord] | None
@@ -92,6 +96,12 @@ class Run:
     summary_revision: int | None
     announced: bool
     issue_tasks_sent: bool = False  # the settler fanned out the issue phase
+    splits: int = 1  # each bucket split in this many shards (keys.Shard)
+    announce_tasks_sent: bool = False  # the committed run fanned out its announcements
+    announced_shards: frozenset[int] = frozenset()  # shards whose statements were announced
+
+    def shard(self, index: int) -> keys.Shard:
+        return keys.Shard(index, self.splits)
 
 
 @dataclass(frozen=True)
@@ -221,6 +231,7 @@ class ResultsStore:
             "late_after": to_utc_text(run.late_after) if run.late_after else None,
             "status": run.status,
             "shards": run.shards,
+            "splits": run.splits,
             "announced": False,
         }
         if run.dry_run:
@@ -233,13 +244,13 @@ class ResultsStore:
         item = self.table.get(keys.run_key(program_id, period, run_id))
         return _run(item) if item else None
 
-    def mark_shards_done(self, run: Run, phase: str, buckets: Sequence[int]) -> int:
-        """Add the buckets to the phase's done set (a set: adding twice changes nothing);
-        returns how many buckets of the phase are done."""
+    def mark_shards_done(self, run: Run, phase: str, shards: Sequence[int]) -> int:
+        """Add the shards to the phase's done set (a set: adding twice changes nothing);
+        returns how many shards of the phase are done."""
         item = self.table.update(
             keys.run_key(run.program_id, run.period, run.run_id),
-            f"ADD {phase} :buckets",
-            values={":buckets": set(buckets)},
+            f"ADD {phase} :shards",
+            values={":shards": set(shards)},
         )
         return len(item.get(phase, ()))
 
@@ -260,12 +271,12 @@ class ResultsStore:
         return True
 
     def put_shard_result(
-        self, run: Run, phase: str, bucket: int, result: ScoredShard | IssuedShard
+        self, run: Run, phase: str, shard: int, result: ScoredShard | IssuedShard
     ) -> None:
         # Naturally idempotent: the shard's own key, recomputed from the same data.
         self.table.put(
             {
-                **keys.shard_result_key(run.run_id, phase, bucket),
+                **keys.shard_result_key(run.run_id, phase, run.shard(shard)),
                 "result": result.model_dump_json(),
                 "expires_at": expires_after(run.started_at, RUN_WORK_DAYS),
             }
@@ -273,7 +284,7 @@ class ResultsStore:
 
     def scored_shards(self, run: Run) -> dict[int, ScoredShard]:
         return {
-            _bucket_of(item): ScoredShard.model_validate_json(item["result"])
+            _shard_of(item): ScoredShard.model_validate_json(item["result"])
             for item in self.table.query(
                 keys.shard_results_partition(run.run_id), prefix="SCORED#", consistent=True
             )
@@ -281,7 +292,7 @@ class ResultsStore:
 
     def issued_shards(self, run: Run) -> dict[int, IssuedShard]:
         return {
-            _bucket_of(item): IssuedShard.model_validate_json(item["result"])
+            _shard_of(item): IssuedShard.model_validate_json(item["result"])
             for item in self.table.query(
                 keys.shard_results_partition(run.run_id), prefix="ISSUED#", consistent=True
             )
@@ -311,6 +322,7 @@ class ResultsStore:
                         "UpdateExpression": "SET summary_revision = :revision, "
                         "summary_digest = :digest, last_completed_started_at = :started, "
                         "first_computed_at = if_not_exists(first_computed_at, :started) "
+                        "ADD committed_runs :runs "
                         "REMOVE active_run_id, active_since",
                         "ConditionExpression": "active_run_id = :run",
                         "ExpressionAttributeValues": {
@@ -318,6 +330,7 @@ class ResultsStore:
                             ":digest": digest,
                             ":started": now_text,
                             ":run": run.run_id,
+                            ":runs": {run.run_id},
                         },
                     }
                 },
@@ -379,6 +392,15 @@ class ResultsStore:
             values={":yes": True},
         )
 
+    def mark_announce_tasks_sent(self, run: Run) -> None:
+        """The statements' announcements were fanned out: a finisher run again does not
+        send them twice."""
+        self.table.update(
+            keys.run_key(run.program_id, run.period, run.run_id),
+            "SET announce_tasks_sent = :yes",
+            values={":yes": True},
+        )
+
     def mark_run_announced(self, run: Run) -> None:
         self.table.update(
             keys.run_key(run.program_id, run.period, run.run_id),
@@ -406,169 +428,156 @@ class ResultsStore:
         of posts in a month cannot: that creator is held)."""
         return len(pack(model)) <= DRAFT_LIMIT_BYTES
 
-    def put_drafts(self, run: Run, drafts: Sequence[StatementDraft]) -> None:
-        # Naturally idempotent: each creator's own key, recomputed from the same data.
+    def put_drafts(self, run: Run, shard: int, drafts: Sequence[StatementDraft]) -> None:
+        """A shard's drafts, packed together a chunk an item (a write unit holds several
+        drafts, and they compress better together). Naturally idempotent: the same
+        drafts, in creator order, give the same chunks under the same keys."""
+        partition = keys.draft_partition(run.run_id, run.shard(shard))
         expires_at = expires_after(run.started_at, RUN_WORK_DAYS)
+        chunks: list[bytes] = []
+        chunk: list[str] = []
+        size = 0
+        for draft in drafts:
+            text = draft.model_dump_json()
+            if chunk and size + len(text) > DRAFT_CHUNK_BYTES * 4:  # ~4:1 compression
+                chunks.append(_pack_texts(chunk))
+                chunk, size = [], 0
+            chunk.append(text)
+            size += len(text)
+        if chunk:
+            chunks.append(_pack_texts(chunk))
         self.table.batch_put(
             [
-                {
-                    **keys.draft_key(run.run_id, draft.body.creator_id),
-                    "draft": pack(draft),
-                    "expires_at": expires_at,
-                }
-                for draft in drafts
+                {"pk": partition, "sk": f"{number:06d}", "drafts": packed, "expires_at": expires_at}
+                for number, packed in enumerate(chunks)
             ]
         )
 
-    def drafts(self, run: Run, bucket: int) -> list[StatementDraft]:
+    def drafts(self, run: Run, shard: int) -> list[StatementDraft]:
+        partition = keys.draft_partition(run.run_id, run.shard(shard))
         return [
-            StatementDraft.model_validate_json(unpack(item["draft"]))
-            for item in self.table.query(keys.draft_partition(run.run_id, bucket), consistent=True)
+            draft
+            for item in self.table.query(partition, consistent=True)
+            for draft in _DRAFTS.validate_json(unpack(item["drafts"]))
         ]
 
     # --- statements --------------------------------------------------------------------
 
     def latest_revisions(
-        self, program_id: str, period: Period, bucket: int
+        self, program_id: str, period: Period, shard: keys.Shard, committed: frozenset[str]
     ) -> dict[str, LatestRevision]:
-        return {
-            item["sk"]: LatestRevision(
-                creator_id=item["sk"],
-                revision=int(item["revision"]),
-                digest=item["digest"],
-                run_id=item["run_id"],
+        """The latest committed revision of each creator of the shard (one paginated
+        Query of the shard's revisions)."""
+        latest: dict[str, LatestRevision] = {}
+        partition = keys.statements_partition(program_id, period, shard.bucket)
+        for item in self.table.query(partition, between=shard.sort_key_range(), consistent=True):
+            if item["run_id"] not in committed:
+                continue
+            found = LatestRevision(
+                item["creator_id"], int(item["revision"]), item["digest"], item["run_id"]
             )
-            for item in self.table.query(
-                keys.latest_partition(program_id, period, bucket), consistent=True
+            known = latest.get(found.creator_id)
+            if known is None or known.revision < found.revision:
+                latest[found.creator_id] = found
+        return latest
+
+    def run_revisions(self, run: Run, shard: int) -> list[LatestRevision]:
+        """The revisions a run wrote in a shard (to announce them once it committed)."""
+        where = run.shard(shard)
+        partition = keys.statements_partition(run.program_id, run.period, where.bucket)
+        return [
+            LatestRevision(
+                item["creator_id"], int(item["revision"]), item["digest"], item["run_id"]
             )
-        }
+            for item in self.table.query(partition, between=where.sort_key_range())
+            if item["run_id"] == run.run_id
+        ]
 
     def write_revisions(
         self, run: "Run", statements: Sequence[StatementRevision], issued_at: datetime
-    ) -> list[LatestRevision]:
-        """Write new statement revisions and move each creator's latest pointer to them,
-        fenced: each TransactWriteItems checks that the run still holds its period
-        (`active_run_id` on the period's state) beside up to 49 creators' revision (a new
-        item) and pointer (conditional on the revision before). All or nothing: readers
-        follow the pointers, so they never see a revision half-written, and a task of a
-        superseded run writes nothing (raises Superseded). A pointer that moved under
-        the task (another delivery of it got there first) raises TransientStorageError:
-        the redelivery finds the revisions written and skips them."""
-        written: list[LatestRevision] = []
-        chunk: list[tuple[StatementRevision, bytes]] = []
-        size = 0
-        for statement in statements:
-            packed = pack(statement)
-            if chunk and (
-                len(chunk) == REVISIONS_PER_TRANSACTION or size + len(packed) > TRANSACTION_BYTES
-            ):
-                written += self._write_chunk(run, chunk, issued_at)
-                chunk, size = [], 0
-            chunk.append((statement, packed))
-            size += len(packed)
-        if chunk:
-            written += self._write_chunk(run, chunk, issued_at)
-        return written
-
-    def _write_chunk(
-        self, run: "Run", chunk: list[tuple[StatementRevision, bytes]], issued_at: datetime
-    ) -> list[LatestRevision]:
-        actions: list[dict[str, Any]] = [
-            {
-                "ConditionCheck": {
-                    "Key": keys.period_state_key(run.program_id, run.period),
-                    "ConditionExpression": "active_run_id = :run",
-                    "ExpressionAttributeValues": {":run": run.run_id},
-                }
-            }
-        ]
-        written = []
-        for statement, packed in chunk:
-            key = keys.statement_key(
-                statement.program_id, run.period, statement.creator_id, statement.revision
-            )
-            latest = LatestRevision(
-                statement.creator_id, statement.revision, statement.digest, run.run_id
-            )
-            previous = statement.revision - 1
-            pointer: dict[str, Any] = {
-                "Item": _latest_item(statement.program_id, run.period, latest),
-                "ConditionExpression": "attribute_not_exists(pk)"
-                if previous == 0
-                else "revision = :previous",
-            }
-            if previous:
-                pointer["ExpressionAttributeValues"] = {":previous": previous}
-            actions += [
+    ) -> None:
+        """Put new statement revisions (batched). They are readable only once the run
+        commits (`committed_runs`): a task of a run that loses its period leaves items
+        nobody reads, and a redelivered task puts the same items again."""
+        self.table.batch_put(
+            [
                 {
-                    "Put": {
-                        "Item": {
-                            **key,
-                            "creator_id": statement.creator_id,
-                            "revision": statement.revision,
-                            "digest": statement.digest,
-                            "run_id": run.run_id,
-                            "issued_at": to_utc_text(issued_at),
-                            "statement": packed,
-                        },
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {"Put": pointer},
+                    **keys.statement_key(
+                        statement.program_id,
+                        run.period,
+                        statement.creator_id,
+                        statement.revision,
+                        run.run_id,
+                    ),
+                    "creator_id": statement.creator_id,
+                    "revision": statement.revision,
+                    "digest": statement.digest,
+                    "run_id": run.run_id,
+                    "issued_at": to_utc_text(issued_at),
+                    "statement": pack(statement),
+                }
+                for statement in statements
             ]
-            written.append(latest)
-        try:
-            self.table.transact(actions)
-        except ConditionFailed as failure:
-            if 0 in failure.failed:
-                raise Superseded(f"run {run.run_id} no longer holds {run.period}") from None
-            raise TransientStorageError("a statement moved under the task; retry it") from None
-        return written
+        )
 
-    def statement(
-        self, program_id: str, period: Period, creator_id: str, revision: int
-    ) -> StatementRevision | None:
-        item = self.table.get(keys.statement_key(program_id, period, creator_id, revision))
-        if item is None:
-            return None
-        return StatementRevision.model_validate_json(unpack(item["statement"]))
+    def statements_of(
+        self, program_id: str, period: Period, revisions: Sequence[LatestRevision]
+    ) -> list[StatementRevision]:
+        """The statements of the given revisions (a GetItem each: only for the creators a
+        run has no draft of, which is not known to happen)."""
+        found = [
+            self.table.get(
+                keys.statement_key(program_id, period, r.creator_id, r.revision, r.run_id)
+            )
+            for r in sorted(revisions, key=lambda revision: revision.creator_id)
+        ]
+        return [
+            StatementRevision.model_validate_json(unpack(item["statement"]))
+            for item in found
+            if item is not None
+        ]
 
     def revisions(
         self, program_id: str, period: Period, creator_id: str
     ) -> list[StatementRevision]:
-        """Every revision of one creator's statement, oldest first (one Query)."""
-        partition = keys.statement_key(program_id, period, creator_id, 0)["pk"]
+        """Every committed revision of one creator's statement, oldest first (a GetItem
+        of the period's state and one Query)."""
+        state = self.period_state(program_id, period)
+        if state is None or not state.committed_runs:
+            return []
+        partition = keys.statements_partition(program_id, period, keys.creator_bucket(creator_id))
         return [
             StatementRevision.model_validate_json(unpack(item["statement"]))
-            for item in self.table.query(partition, consistent=True)
+            for item in self.table.query(
+                partition, prefix=keys.creator_prefix(creator_id), consistent=True
+            )
+            if item["run_id"] in state.committed_runs
         ]
 
     def latest_statements(self, program_id: str, period: Period) -> list[StatementRevision]:
-        """Every creator's latest statement revision, sorted by creator_id."""
-        found = []
+        """Every creator's latest committed statement revision, sorted by creator_id."""
+        state = self.period_state(program_id, period)
+        if state is None or not state.committed_runs:
+            return []
+        latest: dict[str, Item] = {}
         for bucket in range(keys.CREATOR_BUCKETS):
-            pointers = self.latest_revisions(program_id, period, bucket)
-            statement_keys = [
-                keys.statement_key(program_id, period, p.creator_id, p.revision)
-                for p in pointers.values()
-            ]
-            found += [
-                StatementRevision.model_validate_json(unpack(item["statement"]))
-                for item in self.table.batch_get(statement_keys)
-            ]
-        return sorted(found, key=lambda statement: statement.creator_id)
+            for item in self.table.query(keys.statements_partition(program_id, period, bucket)):
+                if item["run_id"] not in state.committed_runs:
+                    continue
+                known = latest.get(item["creator_id"])
+                if known is None or int(known["revision"]) < int(item["revision"]):
+                    latest[item["creator_id"]] = item
+        return [
+            StatementRevision.model_validate_json(unpack(latest[creator]["statement"]))
+            for creator in sorted(latest)
+        ]
 
 
-def _latest_item(program_id: str, period: Period, latest: LatestRevision) -> Item:
-    return {
-        **keys.latest_key(program_id, period, latest.creator_id),
-        "revision": latest.revision,
-        "digest": latest.digest,
-        "run_id": latest.run_id,
-    }
+def _pack_texts(texts: list[str]) -> bytes:
+    return zlib.compress(("[" + ",".join(texts) + "]").encode(), 6)
 
 
-def _bucket_of(item: Item) -> int:
+def _shard_of(item: Item) -> int:
     return int(item["sk"].split("#", 1)[1])
 
 
@@ -584,6 +593,7 @@ def _state(item: Item) -> PeriodState:
         last_completed_started_at=_optional_time(item.get("last_completed_started_at")),
         summary_revision=int(item.get("summary_revision", 0)),
         summary_digest=item.get("summary_digest"),
+        committed_runs=frozenset(item.get("committed_runs", ())),
     )
 
 
@@ -612,4 +622,7 @@ def _run(item: Item) -> Run:
         summary_revision=int(item["summary_revision"]) if item.get("summary_revision") else None,
         announced=item["announced"],
         issue_tasks_sent=bool(item.get("issue_tasks_sent", False)),
+        splits=int(item.get("splits", 1)),
+        announce_tasks_sent=bool(item.get("announce_tasks_sent", False)),
+        announced_shards=frozenset(int(b) for b in item.get(ANNOUNCED, ())),
     )
