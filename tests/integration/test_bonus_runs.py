@@ -284,6 +284,31 @@ def test_a_run_that_expects_more_creators_splits_its_buckets_and_pays_the_same(
     )
 
 
+def test_the_first_run_of_a_month_is_sized_by_its_provisional_runs(
+    tight: LocalPipeline, emulation: Emulation
+) -> None:
+    load_scenario(tight, seed=9, creators=70)
+    tight.functions["StartBonusRunsFunction"].environment["CREATORS_PER_TASK"] = "1"
+    dependencies.forget()
+
+    # While March is open, the schedule's provisional run scores its creators ...
+    tight.fire_schedule(datetime(2026, 3, 25, 12, tzinfo=UTC))
+    provisional = results(emulation).provisional("tight-bonus", MARCH)
+    assert provisional is not None
+    assert provisional.creators == 70
+    # ... so the first run of the closed month, with no summary yet, expects 70 and
+    # splits each bucket in 2 (at most 1 creator a shard would need 128 shards)
+    tight.request_compute("tight-bonus", MARCH)
+
+    state = results(emulation).period_state("tight-bonus", MARCH)
+    assert state is not None
+    (run_id,) = state.committed_runs
+    run = results(emulation).run("tight-bonus", MARCH, run_id)
+    assert run is not None
+    assert (run.splits, run.shards) == (2, 128)
+    assert len(tight.statements("tight-bonus", MARCH)) == 70
+
+
 def test_a_dry_run_writes_no_statement_and_announces_its_counts(
     pipeline: LocalPipeline, bus: BusCapture, emulation: Emulation
 ) -> None:

@@ -338,6 +338,53 @@ def test_issue_tasks_of_a_taken_over_run_redelivered_after_the_newer_run_write_n
     assert newest.status == RunStatus.COMPLETE
 
 
+def test_issue_tasks_that_lose_the_period_after_their_check_write_revisions_nobody_reads(
+    pipeline: LocalPipeline, emulation: Emulation, bus: BusCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.put_facts(read_facts(SMALL / "facts.jsonl"))
+    pipeline.send_engagement(read_engagement(SMALL / "engagement.jsonl"))
+    results = ResultsStore(Table(emulation.dynamodb, emulation.table_name("BonusResultsTable")))
+    # Given run A settled March and its issue tasks are in flight, and run B took the
+    # period over (A's hold went stale) and completed on a late event
+    stale = request(pipeline, "request-a")["started"][0]["run_id"]
+    source = compute_source(pipeline)
+    while (run := results.run("spring-bonus", MARCH, stale)) and not run.issue_tasks_sent:
+        assert source.poll_once() > 0
+    in_flight = take_messages(pipeline, "ComputeQueue")
+    late = json.loads(read_engagement(SMALL / "engagement.jsonl")[0])
+    late = late["events"][0] if "events" in late else late
+    pipeline.send_engagement([json.dumps({**late, "event_id": "late-1", "count": 900_000})])
+    emulation.dynamodb.update_item(
+        TableName=emulation.table_name("BonusResultsTable"),
+        Key={k: {"S": v} for k, v in keys.period_state_key("spring-bonus", MARCH).items()},
+        UpdateExpression="SET active_since = :old",
+        ExpressionAttributeValues={
+            ":old": {"S": to_utc_text(datetime.now(UTC) - timedelta(hours=4))}
+        },
+    )
+    request(pipeline, "request-b")
+    pipeline.settle()
+    before = tables(pipeline, bus)
+
+    # When A's issue tasks run as if they had passed the fence just before B took over
+    monkeypatch.setattr(ResultsStore, "holds_period", lambda self, run: True)
+    url = emulation.queue_url("ComputeQueue")
+    for body in in_flight:
+        emulation.sqs.send_message(QueueUrl=url, MessageBody=body)
+    pipeline.settle()
+
+    # Then A's revisions are stored but nobody reads them: A could not commit, so the
+    # statements, summaries, announcements and payout files are still B's alone
+    stored = emulation.dynamodb.scan(TableName=emulation.table_name("BonusResultsTable"))["Items"]
+    assert any(item["sk"]["S"].endswith(f"#{stale}") for item in stored)
+    assert tables(pipeline, bus) == before
+    state = results.period_state("spring-bonus", MARCH)
+    assert state is not None
+    assert stale not in state.committed_runs
+    alice = results.revisions("spring-bonus", MARCH, "alice")
+    assert {revision.revision for revision in alice} == {1}
+
+
 def test_a_retried_start_resumes_the_same_run_instead_of_refusing_itself(
     pipeline: LocalPipeline, emulation: Emulation
 ) -> None:

@@ -390,13 +390,17 @@ def plan_splits(expected_creators: int, creators_per_task: int) -> int:
 
 
 def _expected_creators(program_id: str, period: Period, context: RunContext) -> int:
-    """The creators a run should expect: the most that the period's latest summary, or
-    the month before's, evaluated (two Queries); 0 for a first run."""
+    """The creators a run should expect: the most that the period's latest summary, the
+    month before's, or the period's latest provisional run counted (two Queries and a
+    GetItem); 0 for the first run of a program."""
     counts = [
         summaries[-1][1].creators_evaluated
         for month in (period, period.previous())
         if (summaries := context.results.summaries(program_id, month))
     ]
+    provisional = context.results.provisional(program_id, period)
+    if provisional is not None:
+        counts.append(provisional.creators)
     return max(counts, default=0)
 
 
@@ -530,7 +534,12 @@ def settle_run(run: Run, program: LoadedProgram, context: RunContext) -> None:
         context.results.save_provisional(
             run.program_id,
             run.period,
-            ProvisionalSettlement(run_id=run.run_id, as_of=run.started_at, settlements=records),
+            ProvisionalSettlement(
+                run_id=run.run_id,
+                as_of=run.started_at,
+                settlements=records,
+                creators=sum(shard.creators for shard in shards.values()),
+            ),
         )
         if context.results.save_settlements(run, records):
             with suppress(ConditionFailed):

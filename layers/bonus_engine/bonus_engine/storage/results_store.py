@@ -112,6 +112,7 @@ class ProvisionalSettlement:
     run_id: str
     as_of: datetime  # when the provisional run started
     settlements: dict[str, SettlementRecord]
+    creators: int = 0  # the creators it scored (what the month's run should expect)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class ResultsStore:
         return ProvisionalSettlement(
             run_id=item["run_id"],
             as_of=from_utc_text(item["as_of"]),
+            creators=int(item.get("creators", 0)),
             settlements={
                 name: SettlementRecord.model_validate(record)
                 for name, record in json.loads(item["settlements"]).items()
@@ -192,6 +194,7 @@ class ResultsStore:
                     "run_id": provisional.run_id,
                     "as_of": to_utc_text(provisional.as_of),
                     "settlements": text,
+                    "creators": provisional.creators,
                 },
                 condition="attribute_not_exists(pk) OR as_of <= :as_of",
                 values={":as_of": to_utc_text(provisional.as_of)},
