@@ -26,9 +26,15 @@ _CONFIG = Config(
 )
 
 
+# Every DynamoDB request is built by the stores, from ids validated before they reach a
+# key, and DynamoDB validates it again: botocore's client-side walk of every attribute of
+# every item (a tenth of a shard task's CPU, docs/PERFORMANCE.md) is skipped.
+_DYNAMODB_CONFIG = _CONFIG.merge(Config(parameter_validation=False))
+
+
 @cache
 def dynamodb() -> "DynamoDBClient":
-    return boto3.client("dynamodb", config=_CONFIG)
+    return boto3.client("dynamodb", config=_DYNAMODB_CONFIG)
 
 
 @cache

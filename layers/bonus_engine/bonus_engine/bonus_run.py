@@ -80,6 +80,7 @@ from bonus_engine.statements import (
     finish_statement,
     held_draft,
     held_statement,
+    with_revision,
 )
 from bonus_engine.storage.dynamo import ConditionFailed, StorageError, TransientStorageError
 from bonus_engine.storage.engagement_store import BucketEngagement, EngagementStore
@@ -604,11 +605,7 @@ def _issue_one(
         current = latest.get(statement.creator_id)
         if run.dry_run or (current is not None and current.digest == statement.digest):
             continue
-        revisions.append(
-            StatementRevision(
-                **statement.model_dump(), revision=(current.revision if current else 0) + 1
-            )
-        )
+        revisions.append(with_revision(statement, (current.revision if current else 0) + 1))
     context.results.write_revisions(run, revisions, now)
     if not run.dry_run and context.exports is not None:
         _put_fragment(run, shard, statements, revisions, latest, context)
@@ -631,20 +628,14 @@ def _put_fragment(
     amounts: list[LatestAmount] = []
     for statement in statements:
         number = revised.get(statement.creator_id) or latest[statement.creator_id].revision
-        amounts.append(
-            latest_amount(
-                StatementRevision(**statement.model_dump(), revision=number),
-                run.program_id,
-                run.period,
-            )
-        )
+        amounts.append(latest_amount(statement, run.program_id, run.period, number))
     # A creator with a statement but no draft in this run (none is known to happen: a
     # creator's inputs are kept as long as the period can be recomputed) keeps it.
     drafted = {statement.creator_id for statement in statements}
     for kept in context.results.statements_of(
         run.program_id, run.period, [p for c, p in latest.items() if c not in drafted]
     ):
-        amounts.append(latest_amount(kept, run.program_id, run.period))
+        amounts.append(latest_amount(kept, run.program_id, run.period, kept.revision))
     context.exports.put_fragment(
         run.program_id, run.period, run.run_id, shard, fragment_bytes(amounts)
     )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from bonus_engine.identifiers import require_id
 from bonus_engine.money import format_minor, minor_digits
 from bonus_engine.periods import Period
-from bonus_engine.statements import StatementRevision
+from bonus_engine.statements import Statement, StatementRevision
 
 CSV_HEADER = (
     "creator_id",
@@ -111,14 +111,12 @@ class LatestAmount:
     revision: int
 
 
-def latest_amount(statement: StatementRevision, program_id: str, period: Period) -> LatestAmount:
+def latest_amount(
+    statement: Statement, program_id: str, period: Period, revision: int
+) -> LatestAmount:
     _check_statement(statement, program_id, period)
     return LatestAmount(
-        statement.creator_id,
-        statement.market,
-        statement.currency,
-        statement.amount_minor,
-        statement.revision,
+        statement.creator_id, statement.market, statement.currency, statement.amount_minor, revision
     )
 
 
@@ -217,7 +215,10 @@ def build_payout_export(
         revision,
         rules_hash,
         sorted(
-            (latest_amount(statement, program_id, period) for statement in statements),
+            (
+                latest_amount(statement, program_id, period, statement.revision)
+                for statement in statements
+            ),
             key=lambda amount: amount.creator_id,
         ),
         previous,
@@ -315,7 +316,7 @@ def assemble_payout_export(
     )
 
 
-def _check_statement(statement: StatementRevision, program_id: str, period: Period) -> None:
+def _check_statement(statement: Statement, program_id: str, period: Period) -> None:
     where = f"statement of {statement.creator_id!r}"
     if statement.program_id != program_id or statement.period != period.name:
         raise ValueError(f"{where} is of {statement.program_id} {statement.period}")

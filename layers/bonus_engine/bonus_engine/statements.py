@@ -8,6 +8,7 @@ A statement is built in two steps, because the amount depends on the whole marke
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -84,10 +85,10 @@ class Statement(StatementBody):
             data = {**data, "explanation": render(lines, "en")}
         return data
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """Identifies the content (never the revision number): equal digests, nothing to
-        revise."""
+        revise. Computed once (a statement is immutable)."""
         content = self.model_dump(mode="json", exclude={"revision"})
         canonical = json.dumps(content, sort_keys=True)
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
@@ -95,6 +96,12 @@ class Statement(StatementBody):
 
 class StatementRevision(Statement):
     revision: int
+
+
+def with_revision(statement: Statement, revision: int) -> StatementRevision:
+    """The statement as revision `revision`, without validating it again (it was)."""
+    fields = {name: getattr(statement, name) for name in Statement.model_fields}
+    return StatementRevision.model_construct(**fields, revision=revision)
 
 
 class PreparedPart(_Out):

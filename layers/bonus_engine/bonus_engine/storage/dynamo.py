@@ -187,6 +187,7 @@ class Table:
         count_only: bool = False,
         consistent: bool = False,
         between: tuple[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> Iterator[Item]:
         """Every item of a partition (optionally: sort keys with a prefix, after a value,
         or between two values, inclusive), following pagination."""
@@ -196,6 +197,8 @@ class Table:
             kwargs["Limit"] = limit
         if projection:
             kwargs["ProjectionExpression"] = projection
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
         if count_only:
             kwargs["Select"] = "COUNT"
         returned = 0

@@ -41,6 +41,12 @@ class BucketEngagement:
     late: int = 0  # accepted after `late_after`
 
 
+# What a shard's tally reads of each event (not its digest, instants or expiry: fewer
+# attributes to parse). `format` and `count` are reserved words, hence the names.
+_TALLIED = "creator_id, post_id, #format, metric, #count, quality, accepted_at"
+_RESERVED = {"#format": "format", "#count": "count"}
+
+
 class EngagementStore:
     def __init__(self, table: Table, retention_days: int = ENGAGEMENT_DAYS) -> None:
         self.table = table
@@ -115,7 +121,9 @@ class EngagementStore:
         result = BucketEngagement()
         tallies: dict[str, dict[TallyKey, int]] = defaultdict(lambda: defaultdict(int))
         partition = keys.engagement_partition(period, shard.bucket)
-        for item in self.table.query(partition, between=shard.sort_key_range()):
+        for item in self.table.query(
+            partition, between=shard.sort_key_range(), projection=_TALLIED, names=_RESERVED
+        ):
             key: TallyKey = (item["post_id"], item["format"], item["metric"], item["quality"])
             tallies[item["creator_id"]][key] += int(item["count"])
             result.accepted += 1

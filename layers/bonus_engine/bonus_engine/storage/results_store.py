@@ -470,15 +470,15 @@ class ResultsStore:
         self, program_id: str, period: Period, shard: keys.Shard, committed: frozenset[str]
     ) -> dict[str, LatestRevision]:
         """The latest committed revision of each creator of the shard (one paginated
-        Query of the shard's revisions)."""
+        Query of the shard's revisions, their keys and digests only)."""
         latest: dict[str, LatestRevision] = {}
         partition = keys.statements_partition(program_id, period, shard.bucket)
-        for item in self.table.query(partition, between=shard.sort_key_range(), consistent=True):
-            if item["run_id"] not in committed:
+        for item in self.table.query(
+            partition, between=shard.sort_key_range(), consistent=True, projection="sk, digest"
+        ):
+            found = _revision_of(item)
+            if found.run_id not in committed:
                 continue
-            found = LatestRevision(
-                item["creator_id"], int(item["revision"]), item["digest"], item["run_id"]
-            )
             known = latest.get(found.creator_id)
             if known is None or known.revision < found.revision:
                 latest[found.creator_id] = found
@@ -488,13 +488,13 @@ class ResultsStore:
         """The revisions a run wrote in a shard (to announce them once it committed)."""
         where = run.shard(shard)
         partition = keys.statements_partition(run.program_id, run.period, where.bucket)
-        return [
-            LatestRevision(
-                item["creator_id"], int(item["revision"]), item["digest"], item["run_id"]
+        found = (
+            _revision_of(item)
+            for item in self.table.query(
+                partition, between=where.sort_key_range(), consistent=True, projection="sk"
             )
-            for item in self.table.query(partition, between=where.sort_key_range())
-            if item["run_id"] == run.run_id
-        ]
+        )
+        return [revision for revision in found if revision.run_id == run.run_id]
 
     def write_revisions(
         self, run: "Run", statements: Sequence[StatementRevision], issued_at: datetime
@@ -574,6 +574,13 @@ class ResultsStore:
             StatementRevision.model_validate_json(unpack(latest[creator]["statement"]))
             for creator in sorted(latest)
         ]
+
+
+def _revision_of(item: Item) -> LatestRevision:
+    """A revision from its sort key, `<slot>#<creator>#<revision>#<run id>` (the digest
+    when it was read)."""
+    _slot, creator_id, revision, run_id = item["sk"].split("#")
+    return LatestRevision(creator_id, int(revision), item.get("digest", ""), run_id)
 
 
 def _pack_texts(texts: list[str]) -> bytes:
