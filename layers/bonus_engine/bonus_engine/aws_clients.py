@@ -4,8 +4,10 @@ Nothing is created at import time: cold starts stay short and moto can patch the
 in tests. `AWS_ENDPOINT_URL` (honoured by boto3) points them at the local emulation.
 """
 
+import base64
+import json
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -34,7 +36,45 @@ _DYNAMODB_CONFIG = _CONFIG.merge(Config(parameter_validation=False))
 
 @cache
 def dynamodb() -> "DynamoDBClient":
-    return boto3.client("dynamodb", config=_DYNAMODB_CONFIG)
+    client = boto3.client("dynamodb", config=_DYNAMODB_CONFIG)
+    for operation in _READS:
+        client.meta.events.register(f"before-parse.dynamodb.{operation}", parse_read_response)
+    return client
+
+
+# The reads whose responses carry items: most of a shard task's responses, by bytes.
+_READS = ("Query", "GetItem", "BatchGetItem")
+
+
+def parse_read_response(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    """Parse a successful DynamoDB read with `json.loads` instead of botocore's walk of
+    the output shape, attribute by attribute (a quarter of a shard task's CPU). DynamoDB's
+    JSON protocol sends the parsed form itself, binary values aside, which arrive in
+    base64: those are decoded here as botocore would. botocore then parses an empty body
+    and takes these values (`customized_response_dict` is its hook for this); errors are
+    left to botocore."""
+    body = response_dict.get("body")
+    if response_dict.get("status_code") != 200 or not body:
+        return
+    customized_response_dict.update(_decode_binary(json.loads(body)))
+    response_dict["body"] = b"{}"
+
+
+def _decode_binary(value: Any) -> Any:
+    """Every `{"B": "<base64>"}` and `{"BS": [...]}` attribute value, decoded to bytes."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((kind, inner),) = value.items()
+            if kind == "B" and isinstance(inner, str):
+                return {"B": base64.b64decode(inner)}
+            if kind == "BS" and isinstance(inner, list):
+                return {"BS": [base64.b64decode(item) for item in inner]}
+        return {key: _decode_binary(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_decode_binary(item) for item in value]
+    return value
 
 
 @cache
