@@ -38,7 +38,9 @@ checks that, with and without them.
 
 import base64
 import copy
+import datetime
 import functools
+import importlib
 import inspect
 import json
 import string
@@ -47,11 +49,16 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from moto import backends
+from botocore import auth as botocore_auth
+from moto import backends, settings
 from moto.core import responses as core_responses
-from moto.core.utils import unix_time
 from moto.dynamodb import models
+from moto.dynamodb import responses as dynamodb_responses
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models import table as table_module
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoResult
 from moto.events.utils import EventTemplateParser
 from moto.moto_api._internal import mock_random
@@ -64,13 +71,40 @@ _ORIGINAL_EXECUTE_RESULT = DynamoResult.execute_result
 _ORIGINAL_MODULES = backends.list_of_moto_modules
 _ORIGINAL_TRANSACT = models.DynamoDBBackend.transact_write_items
 _ORIGINAL_COPY_MODULE = models.copy  # type: ignore[attr-defined]
-_ORIGINAL_METHOD_NAMES = core_responses.method_names_from_class
-_ORIGINAL_TEMPLATE_PARSE = EventTemplateParser.__dict__["parse"]
-_ORIGINAL_CAMEL_IN_RESPONSES = core_responses.camelcase_to_underscores
-_ORIGINAL_CAMEL_IN_SQS = sqs_models.camelcase_to_underscores
-_ORIGINAL_RETENTION_CHECK = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
-_ORIGINAL_RECEIPT_HANDLE = sqs_models.generate_receipt_handle
-_ORIGINAL_RANDOM_STRING = MotoRandom.get_random_string
+# The attributes the later speed-ups replace (owner, name), and what moto had there.
+_REPLACED: list[tuple[Any, str]] = [
+    (core_responses, "method_names_from_class"),
+    (core_responses, "camelcase_to_underscores"),
+    (EventTemplateParser, "parse"),
+    (sqs_models, "camelcase_to_underscores"),
+    (sqs_models.SQSBackend, "is_message_valid_based_on_retention_period"),
+    (sqs_models, "generate_receipt_handle"),
+    (sqs_models, "unix_time"),
+    (sqs_models, "unix_time_millis"),
+    (MotoRandom, "get_random_string"),
+    (botocore_auth.SigV4Auth, "add_auth"),
+    (Item, "__init__"),
+    (DynamoType, "size"),
+    (table_module, "copy"),
+    (dynamodb_responses, "dynamo_to_dict"),
+]
+_ORIGINALS: dict[tuple[int, str], Any] = {
+    (id(owner), name): vars(owner)[name] for owner, name in _REPLACED
+}
+
+
+def _original(owner: Any, name: str) -> Any:
+    """What moto (or botocore) had there, as a plain function for a method."""
+    value = _ORIGINALS[(id(owner), name)]
+    return value.__func__ if isinstance(value, staticmethod) else value
+
+
+_ORIGINAL_METHOD_NAMES = _original(core_responses, "method_names_from_class")
+_ORIGINAL_CAMEL = _original(core_responses, "camelcase_to_underscores")
+_ORIGINAL_ADD_AUTH = _original(botocore_auth.SigV4Auth, "add_auth")
+_ORIGINAL_SIZE = _original(DynamoType, "size")
+_ORIGINAL_SQS_UNIX_TIME = _original(sqs_models, "unix_time")
+_ORIGINAL_DYNAMO_TO_DICT = _original(dynamodb_responses, "dynamo_to_dict")
 _QUERY_SIGNATURE = inspect.signature(_ORIGINAL_QUERY)
 MOTO_ITEM_SIZE_LIMIT = 405_000  # moto refuses a larger item (LimitedSizeDict)
 _querying = threading.local()
@@ -104,13 +138,24 @@ def install(verify: bool = False) -> None:
     backends.list_of_moto_modules = _moto_modules
     models.copy = _CopyWithoutTables  # type: ignore[attr-defined,assignment]
     models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
-    core_responses.method_names_from_class = _method_names  # type: ignore[assignment]
-    EventTemplateParser.parse = staticmethod(_template_parse)  # type: ignore[method-assign,assignment]
-    core_responses.camelcase_to_underscores = _camelcase_to_underscores
-    sqs_models.camelcase_to_underscores = _camelcase_to_underscores
-    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
-    sqs_models.generate_receipt_handle = _receipt_handle
-    MotoRandom.get_random_string = _random_string  # type: ignore[method-assign]
+    replacements = {
+        (core_responses, "method_names_from_class"): _method_names,
+        (core_responses, "camelcase_to_underscores"): _camelcase_to_underscores,
+        (EventTemplateParser, "parse"): staticmethod(_template_parse),
+        (sqs_models, "camelcase_to_underscores"): _camelcase_to_underscores,
+        (sqs_models.SQSBackend, "is_message_valid_based_on_retention_period"): _retained,
+        (sqs_models, "generate_receipt_handle"): _receipt_handle,
+        (sqs_models, "unix_time"): _unix_time,
+        (sqs_models, "unix_time_millis"): _unix_time_millis,
+        (MotoRandom, "get_random_string"): _random_string,
+        (botocore_auth.SigV4Auth, "add_auth"): _add_auth,
+        (Item, "__init__"): _item_init,
+        (DynamoType, "size"): _size,
+        (table_module, "copy"): _CopyInQueries,
+        (dynamodb_responses, "dynamo_to_dict"): _dynamo_to_dict,
+    }
+    for owner, name in _REPLACED:
+        setattr(owner, name, replacements[(owner, name)])
 
 
 def uninstall() -> None:
@@ -120,13 +165,8 @@ def uninstall() -> None:
     backends.list_of_moto_modules = _ORIGINAL_MODULES
     models.copy = _ORIGINAL_COPY_MODULE  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = _ORIGINAL_TRANSACT  # type: ignore[method-assign]
-    core_responses.method_names_from_class = _ORIGINAL_METHOD_NAMES
-    EventTemplateParser.parse = _ORIGINAL_TEMPLATE_PARSE  # type: ignore[method-assign]
-    core_responses.camelcase_to_underscores = _ORIGINAL_CAMEL_IN_RESPONSES
-    sqs_models.camelcase_to_underscores = _ORIGINAL_CAMEL_IN_SQS
-    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _ORIGINAL_RETENTION_CHECK  # type: ignore[method-assign]
-    sqs_models.generate_receipt_handle = _ORIGINAL_RECEIPT_HANDLE
-    MotoRandom.get_random_string = _ORIGINAL_RANDOM_STRING  # type: ignore[method-assign]
+    for owner, name in _REPLACED:
+        setattr(owner, name, _ORIGINALS[(id(owner), name)])
 
 
 # --- TransactWriteItems: copy the items it names, not the tables -----------------------------
@@ -198,7 +238,11 @@ def _candidates(table: Table, items: list[Any], arguments: dict[str, Any]) -> li
     the run if the limit is reached, or any one after it that would take the page past
     1 MB. The first is kept here; the second cannot happen while the run weighs less than
     1 MB less the largest item moto stores, else the whole partition goes to moto."""
-    ordered = sorted(items, key=lambda item: item.range_key.cast_value)
+    strings = all(item.range_key.type == "S" for item in items)
+    if strings:  # a string's cast value is the string itself
+        ordered = sorted(items, key=lambda item: item.range_key.value)
+    else:
+        ordered = sorted(items, key=lambda item: item.range_key.cast_value)
     comparison = arguments.get("range_comparison")
     conditions = arguments.get("range_key_conditions") or []
     if (
@@ -209,7 +253,11 @@ def _candidates(table: Table, items: list[Any], arguments: dict[str, Any]) -> li
     ):
         return ordered
     bounds = arguments.get("range_objs") or []
-    kept = [n for n, item in enumerate(ordered) if item.range_key.compare(comparison, bounds)]
+    if strings and comparison == "BEGINS_WITH" and [bound.type for bound in bounds] == ["S"]:
+        prefix = bounds[0].value  # moto's BEGINS_WITH: str.startswith on the cast values
+        kept = [n for n, item in enumerate(ordered) if item.range_key.value.startswith(prefix)]
+    else:
+        kept = [n for n, item in enumerate(ordered) if item.range_key.compare(comparison, bounds)]
     if not kept:
         return []
     first, last = kept[0], kept[-1]
@@ -250,18 +298,7 @@ def _as_dict(result: object) -> dict[str, Any]:
 
 
 def _json(result: Any) -> str:
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: plain(item) for key, item in value.items() if item is not None}
-        if isinstance(value, list | tuple):
-            return [plain(item) for item in value]
-        if isinstance(value, bytes):
-            return base64.b64encode(value).decode()
-        if isinstance(value, Decimal):  # consumed capacity units; item numbers are strings
-            return int(value) if value == value.to_integral_value() else float(value)
-        return value
-
-    return json.dumps(plain(result), separators=(",", ":"))
+    return json.dumps(_plain(result), separators=(",", ":"))
 
 
 # --- routing: moto's services, listed once ---------------------------------------------------
@@ -280,10 +317,10 @@ def _moto_modules() -> Iterable[str]:
 _method_names_by_class: dict[type, list[str]] = {}
 
 
-def _method_names(clazz: object) -> list[str]:
-    names = _method_names_by_class.get(clazz)  # type: ignore[call-overload]
+def _method_names(clazz: type) -> list[str]:
+    names = _method_names_by_class.get(clazz)
     if names is None:
-        names = _method_names_by_class[clazz] = _ORIGINAL_METHOD_NAMES(clazz)  # type: ignore[index]
+        names = _method_names_by_class[clazz] = list(_ORIGINAL_METHOD_NAMES(clazz))
     return names
 
 
@@ -292,9 +329,9 @@ def _method_names(clazz: object) -> list[str]:
 
 @functools.cache
 def _jsonpath(expression: str) -> Any:
-    from jsonpath_ng.ext import parse
+    ext: Any = importlib.import_module("jsonpath_ng.ext")  # moto's EventTemplateParser's
 
-    return parse(expression)  # type: ignore[no-untyped-call]
+    return ext.parse(expression)
 
 
 def _template_parse(
@@ -324,7 +361,7 @@ def _template_parse(
 
 @functools.cache
 def _camelcase_to_underscores(argument: str) -> str:
-    return _ORIGINAL_CAMEL_IN_RESPONSES(argument)
+    return str(_ORIGINAL_CAMEL(argument))
 
 
 def _retained(self: Any, queue_name: str, message: Any) -> bool:
@@ -333,7 +370,7 @@ def _retained(self: Any, queue_name: str, message: Any) -> bool:
     message received. The attribute is the queue's `message_retention_period`."""
     retention_period = self.get_queue(queue_name).message_retention_period
     retain_until = retention_period + message.sent_timestamp / 1000
-    return bool(retain_until > unix_time())
+    return bool(retain_until > _unix_time())
 
 
 # --- random identifiers: the same alphabet and length, drawn at once -------------------------
@@ -351,3 +388,135 @@ def _random_string(
 
 def _receipt_handle() -> str:
     return "".join(mock_random.choices(string.ascii_lowercase, k=185))
+
+
+# --- requests to moto: signed without the signature ------------------------------------------
+# botocore signs every request (a canonical request, then four HMACs): a third of the
+# client's time per call. moto reads the Authorization header for the access key (the
+# account) and the region, and checks the signature only when its IAM authorization is
+# switched on (INITIAL_NO_AUTH_ACTION_COUNT): then, and for the signers derived from
+# SigV4 (S3's, presigned URLs), botocore signs as ever.
+
+UNSIGNED = "0" * 64
+NO_AUTHORIZATION = float("inf")  # moto's default INITIAL_NO_AUTH_ACTION_COUNT
+
+
+def _add_auth(self: Any, request: Any) -> None:
+    checked = settings.INITIAL_NO_AUTH_ACTION_COUNT != NO_AUTHORIZATION
+    if checked or type(self) is not botocore_auth.SigV4Auth:
+        _ORIGINAL_ADD_AUTH(self, request)
+        return
+    if self.credentials is None:
+        raise botocore_auth.NoCredentialsError()
+    signing: Any = botocore_auth  # what SigV4Auth.add_auth uses, as it uses it
+    request.context["timestamp"] = signing.get_current_datetime().strftime(signing.SIGV4_TIMESTAMP)
+    signer: Any = self
+    signer._modify_request_before_signing(request)
+    signer._inject_signature_to_request(request, UNSIGNED)
+
+
+# --- items: their size, measured once per attribute -----------------------------------------
+# moto builds an item attribute by attribute into a dict that, on every insertion, measures
+# every attribute already in it (to refuse an item above 405,000 bytes): quadratic in the
+# attributes, a third of a BatchWriteItem. Here the same sums are kept as they grow, and
+# the same error raised at the same attribute; and a string's or a number's size is
+# measured without walking moto's chain of type tests.
+
+
+def _item_init(self: Item, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    size = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        added = bytesize(str(key)) + typed.size()
+        if size + added > MOTO_ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+        size += added
+
+
+def _size(self: DynamoType) -> int:
+    kind = self.type
+    if kind == "S" or kind == "B":
+        value = self.value
+        if not isinstance(value, bool):
+            return len(value if isinstance(value, bytes) else value.encode("utf-8"))
+    elif kind == "N":
+        return len(str(self.value))
+    return int(_ORIGINAL_SIZE(self))
+
+
+# --- SQS: the clock read directly ---------------------------------------------------------
+# Whether a message is visible or delayed reads the clock through moto's unix_time(): a
+# naive now, minus a naive epoch built on every call, about ten times per message of the
+# queue for every message sent or received. The same arithmetic on an aware now.
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _unix_time(dt: datetime.datetime | None = None) -> float:
+    if dt is not None:
+        return float(_ORIGINAL_SQS_UNIX_TIME(dt))
+    delta = datetime.datetime.now(datetime.UTC) - _EPOCH
+    return (delta.days * 86400) + (delta.seconds + (delta.microseconds / 1e6))
+
+
+def _unix_time_millis(dt: datetime.datetime | None = None) -> float:
+    return _unix_time(dt) * 1000.0
+
+
+# --- Query results: read, not copied; DynamoDB types turned into JSON directly --------------
+# moto deep-copies every item a Query returns before its handler reads them (item.attrs,
+# converted into new dicts); nothing writes to them, so while a Query of ours runs the
+# list is copied and its items are not. The handler's conversion of DynamoDB types into
+# plain values (dynamo_to_dict) is the same here, with the common types tested first.
+
+
+class _CopyInQueries:
+    """Stands in for the `copy` module inside moto.dynamodb.models.table."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if getattr(_querying, "partition", None) is not None and isinstance(value, list):
+            return list(value)  # Table.query's results: only read from here on
+        return copy.deepcopy(value, memo)
+
+
+_AS_THEY_ARE = (str, bool, int, float, Decimal, type(None))
+
+
+def _dynamo_to_dict(obj: Any) -> Any:
+    kind = type(obj)
+    if kind in _AS_THEY_ARE:
+        return obj
+    if kind is DynamoType and obj.type not in ("B", "BS"):
+        return {obj.type: _dynamo_to_dict(obj.value)}
+    if kind is dict or kind is LimitedSizeDict:  # an item's attributes: no to_json
+        return {key: _dynamo_to_dict(value) for key, value in obj.items()}
+    if kind is list:
+        return [_dynamo_to_dict(value) for value in obj]
+    return _ORIGINAL_DYNAMO_TO_DICT(obj)  # binaries, items, instants, ...
+
+
+def _plain(value: Any) -> Any:
+    """A response's value as JSON has it: what `_json` writes."""
+    kind = type(value)
+    if kind is str or kind is bool or kind is int:
+        return value
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items() if item is not None}
+    if kind is list:
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, Decimal):  # consumed capacity units; item numbers are strings
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

@@ -175,9 +175,8 @@ EXPECTED_SITES = {
     "IngestEngagementFunction:BatchWriteItem:EVENTID",
     "IngestEngagementFunction:BatchWriteItem:CHANGED",
     "IngestEngagementFunction:BatchWriteItem:REJECTED",
-    "CheckEligibilityFunction:BatchWriteItem:CHANGED",
+    "CheckEligibilityFunction:BatchWriteItem:CHANGED",  # a fact and its change markers
     "CheckEligibilityFunction:BatchWriteItem:REJECTED",
-    "CheckEligibilityFunction:PutItem:fact",
     "CheckEligibilityFunction:PutItem:decision",
     "CheckEligibilityFunction:UpdateItem:SET announced",
     "CheckEligibilityFunction:PutEvents:CreatorEligibilityChanged",

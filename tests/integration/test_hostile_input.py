@@ -159,7 +159,10 @@ def stored_event_ids(emulation: Emulation) -> list[str]:
     table = emulation.table_name("EngagementTable")
     items = emulation.dynamodb.scan(TableName=table)["Items"]
     return sorted(
-        item["sk"]["S"].split("#", 1)[1] for item in items if item["pk"]["S"].startswith("ENG#")
+        # sk: <slot>#<creator_id>#<event_id>; no id admits `#`
+        item["sk"]["S"].rsplit("#", 1)[1]
+        for item in items
+        if item["pk"]["S"].startswith("ENG#")
     )
 
 

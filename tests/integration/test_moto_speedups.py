@@ -1,0 +1,184 @@
+"""The emulation's moto speed-ups (bonus_local/moto_speedups.py) answer as stock moto:
+queries with a sort-key condition, rule deliveries, item sizes, signed requests."""
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from bonus_local import moto_speedups
+
+
+@pytest.fixture(autouse=True)
+def _speedups_installed() -> Iterator[None]:
+    moto_speedups.install()
+    yield
+    moto_speedups.install()
+
+
+def stock_then_patched(read: Callable[[], Any]) -> tuple[Any, Any]:
+    moto_speedups.uninstall()
+    try:
+        stock = read()
+    finally:
+        moto_speedups.install()
+    return stock, read()
+
+
+def _table(client: Any, name: str) -> None:
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _pages(client: Any, **query: Any) -> list[dict[str, Any]]:
+    """Every page of a query, with the keys moto answered (Items, Count, ScannedCount,
+    LastEvaluatedKey)."""
+    pages = []
+    while True:
+        response = client.query(TableName="q", **query)
+        pages.append({k: v for k, v in response.items() if k != "ResponseMetadata"})
+        if "LastEvaluatedKey" not in response:
+            return pages
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def test_queries_with_a_sort_key_condition_answer_as_stock_moto(aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    _table(client, "q")
+    rng = random.Random(11)
+    for n in range(400):
+        # P0: small items; P1: items so large that a run of them nears a page (the
+        # whole partition goes to moto); a few items that sort between the runs.
+        partition = f"P{n % 2}"
+        pad = "x" * (60_000 if partition == "P1" and n % 5 == 0 else rng.randint(10, 300))
+        every_type = {
+            "blob": {"B": bytes([n % 256, 0, 255])},
+            "map": {"M": {"list": {"L": [{"N": str(n)}, {"S": "x"}, {"BOOL": False}]}}},
+            "strings": {"SS": ["a", f"b{n}"]},
+            "numbers": {"NS": ["1", "2.5"]},
+            "flag": {"BOOL": True},
+            "nothing": {"NULL": True},
+        }
+        client.put_item(
+            TableName="q",
+            Item={
+                "pk": {"S": partition},
+                "sk": {"S": f"{rng.choice('abcd')}#{n:04d}"},
+                "pad": {"S": pad},
+                "n": {"N": str(n)},
+                **(every_type if n % 7 == 0 else {}),
+            },
+        )
+
+    def condition(expression: str, **values: str) -> dict[str, Any]:
+        return {
+            "KeyConditionExpression": expression,
+            "ExpressionAttributeValues": {
+                ":pk": {"S": "P0"},
+                **{f":{name}": {"S": value} for name, value in values.items()},
+            },
+        }
+
+    queries = []
+    for partition in ("P0", "P1"):
+        for query in (
+            condition("pk = :pk AND begins_with(sk, :p)", p="b#"),
+            condition("pk = :pk AND begins_with(sk, :p)", p="z#"),
+            condition("pk = :pk AND sk BETWEEN :a AND :b", a="b#0100", b="c#0300"),
+            condition("pk = :pk AND sk > :a", a="c#0200"),
+            condition("pk = :pk AND sk <= :a", a="b#0200"),
+            condition("pk = :pk AND sk = :a", a="a#0000"),
+        ):
+            query["ExpressionAttributeValues"][":pk"] = {"S": partition}
+            queries += [
+                query,
+                {**query, "Limit": 1},
+                {**query, "Limit": 7, "ScanIndexForward": False},
+                {**query, "ConsistentRead": True, "ReturnConsumedCapacity": "TOTAL"},
+            ]
+
+    stock, patched = stock_then_patched(lambda: [_pages(client, **dict(q)) for q in queries])
+
+    assert patched == stock
+    assert any(len(pages) > 2 for pages in stock)  # pages cut by the limit and by size
+
+
+def test_a_rule_delivers_the_event_stock_moto_delivers(aws: None) -> None:
+    events = boto3.client("events", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="target")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["creators"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
+
+    def deliver() -> dict[str, Any]:
+        detail = {"creator_id": "ana", "nested": {"list": [1, "two", None]}, "n": 1.5}
+        events.put_events(
+            Entries=[{"Source": "creators", "DetailType": "T", "Detail": json.dumps(detail)}]
+        )
+        (message,) = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        assert len(message["ReceiptHandle"]) == 185
+        body: dict[str, Any] = json.loads(message["Body"])
+        return {k: v for k, v in body.items() if k not in ("id", "time")}
+
+    stock, patched = stock_then_patched(deliver)
+
+    assert patched == stock
+    assert patched["detail"]["nested"] == {"list": [1, "two", None]}
+
+
+@pytest.mark.parametrize("pad", [404_000, 406_000])
+def test_items_near_the_size_limit_are_taken_or_refused_as_stock_moto(aws: None, pad: int) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    _table(client, "q")
+
+    def put(sk: str) -> str:
+        try:
+            client.put_item(
+                TableName="q",
+                Item={"pk": {"S": "P"}, "sk": {"S": sk}, "a": {"N": "1"}, "pad": {"S": "x" * pad}},
+            )
+        except client.exceptions.ClientError as error:
+            return str(error.response["Error"])
+        return "stored"
+
+    stock, patched = stock_then_patched(lambda: put(f"s{random.random()}"))
+
+    assert patched == stock
+
+
+def test_requests_still_name_their_access_key_and_region(aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    seen: list[str] = []
+    client.meta.events.register(
+        "before-send.dynamodb.ListTables",
+        lambda request, **_: seen.append(_text(request.headers["Authorization"])),
+    )
+
+    stock, patched = stock_then_patched(lambda: client.list_tables()["TableNames"])
+
+    assert patched == stock
+    assert [header.split(", ")[0] for header in seen] == [
+        seen[0].split(", ")[0],
+        seen[0].split(", ")[0],
+    ]
+    assert seen[1].startswith("AWS4-HMAC-SHA256 Credential=")
+    assert "/us-east-1/dynamodb/aws4_request, SignedHeaders=" in seen[1]
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
