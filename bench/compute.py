@@ -1,33 +1,48 @@
-"""Period computation benchmark: one run of the sharded computation (score phase, then
-issue phase) for 10,000 and 100,000 creators whose facts and engagement are stored
+"""Period computation benchmark: one run of the sharded computation (score, settle, issue,
+finish, announce) for 10,000 and 100,000 creators whose facts and engagement are stored
 already, against the emulation (a moto server in a process of its own, provisioned from
 template.yaml).
 
     .venv/bin/python -m bench.compute [--creators 10000,100000] [--json]
+        [--creators-per-task N]
 
 The data is loaded straight into the tables, as the stores write it (not measured). The
 run's shard tasks then run in this process as the worker runs them: `start_run`, then
-`run_shard_task` for each task it (and the tasks after it) queued, until none is left.
-The compute queue is an in-memory stand-in; the tables and the event bus are the
-emulation's. After the run, the same creators' inputs are read back from the tables (not
-timed) and `compute_period` alone is timed on them: the pure computation, without
-storage, beside the sharded run's CPU. `--json` ends the output with one JSON line of the
-headline figures. docs/PERFORMANCE.md explains the figures.
+`run_shard_task` for each task it (and the tasks after it) queued, until none is left:
+the score tasks, the issue tasks (the last of which settles nothing but finishes the run:
+the summary's transaction, then the merge of the shards' payout-file fragments), then the
+announce tasks. The compute queue is an in-memory stand-in (its SendMessageBatch requests
+are counted, 10 messages a request, not sent); the tables, the event bus and the payout
+bucket are the emulation's, and every DynamoDB, EventBridge and S3 request is counted.
+After the run, the finishing task's merge is replayed on the stored fragments (not part
+of the run) to measure its memory, and a recomputation's merge (with the previous file);
+then the same creators' inputs are read back (not timed) and `compute_period` alone is
+timed on them: the pure computation, without storage, beside the sharded run's CPU.
+`--json` ends the output with one JSON line of the headline figures. The extrapolation
+to 10,000,000 creators is printed last, every figure of it labelled as such.
+docs/PERFORMANCE.md explains the figures.
 """
 
 import argparse
 import json
+import math
 import os
 import random
+import re
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
+from unittest import mock
 
 from bench.common import (
+    REPOSITORY,
     RULES_DIR,
     CallRecorder,
     Capacity,
@@ -39,13 +54,14 @@ from bench.common import (
     progress,
     render_table,
 )
-from bonus_engine import aws_clients, dependencies
-from bonus_engine.bonus_run import RunContext, ShardTask, run_shard_task, start_run
+from bonus_engine import aws_clients, bonus_run, dependencies
+from bonus_engine.bonus_run import RunContext, ShardTask, plan_splits, run_shard_task, start_run
 from bonus_engine.computation import CreatorInputs, compute_period
 from bonus_engine.eligibility import judge_eligibility
 from bonus_engine.engagement import EngagementEvent
 from bonus_engine.facts import parse_fact
 from bonus_engine.messaging import TaskQueue
+from bonus_engine.payout_export import assemble_payout_export, merge_fragments, parse_payout_csv
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import load_programs
 from bonus_engine.storage.dynamo import Item, Table, to_attributes
@@ -64,13 +80,17 @@ LOAD_CHUNK = 500  # items a BatchWriteItem while loading (moto does not enforce 
 STORES = ("engagement", "facts", "rejections", "results")
 
 # Assumptions of the extrapolation (not measured): see docs/PERFORMANCE.md.
-ASSUMED_LATENCY_S = (0.005, 0.010)  # DynamoDB request latency from Lambda, in region
+ASSUMED_LATENCY_S = (0.005, 0.010)  # one request's latency from Lambda (DynamoDB, S3, ...)
 EXTRAPOLATE_TO = 10_000_000
-TASK_LIMITS_S = (300, 900)  # a comfortable task, and the worker's timeout
+TASK_LIMIT_S = 300  # a comfortable task: a third of the worker's 900 s timeout
+RUN_LIMIT_S = 900  # the whole run, first score task to last announcement: 15 minutes
 # DynamoDB's default on-demand limits (write units a second)
 TABLE_WRITE_LIMIT = 40_000
 PARTITION_WRITE_LIMIT = 1_000
-NEW_TABLE_WRITES = 4_000
+NEW_TABLE_WRITES = 4_000  # a new on-demand table at once; it doubles its previous peak
+ACCOUNT_CONCURRENCY = 1_000  # Lambda's default concurrent executions, a Region
+S3_OPERATIONS = ("PutObject", "GetObject", "ListObjectsV2", "HeadObject")
+MB = 1024 * 1024
 
 
 # --- the data ----------------------------------------------------------------------------
@@ -245,28 +265,33 @@ def _write(client: Any, table: str, items: Sequence[Item]) -> None:
 
 
 class InMemoryTasks:
-    """The compute queue, in memory: what `send` receives waits in `pending`."""
+    """The compute queue, in memory: what `send` receives waits in `pending`. Counts the
+    SendMessageBatch requests the real queue would take (10 messages a request)."""
 
     def __init__(self) -> None:
         self.pending: list[str] = []
         self.sent = 0
+        self.batches = 0
 
     def send(self, bodies: Sequence[str]) -> None:
         self.pending += bodies
         self.sent += len(bodies)
+        self.batches += -(-len(bodies) // 10)
 
 
 @dataclass
 class Measured:
-    phase: str  # start, score, issue
-    buckets: list[int]
+    phase: str  # start, score, issue, announce
+    shards: list[int]
     wall: float
     cpu: float
     moto_cpu: float
-    usage: dict[str, UsageCount]
-    sized: dict[str, Capacity]
-    put_events: int
+    usage: dict[str, UsageCount]  # DynamoDB, by store
+    sized: dict[str, Capacity]  # DynamoDB capacity by the sizing rules, by table
+    other: dict[str, int]  # other requests: PutEvents, S3's, SendMessageBatch (not sent)
+    queued: int = 0  # tasks it queued
     creators: int = 0
+    finishing: bool = False  # the issue task that finished the run
 
     @property
     def total(self) -> UsageCount:
@@ -282,28 +307,82 @@ class Measured:
             total.add(capacity)
         return total
 
+    @property
+    def put_events(self) -> int:
+        return self.other.get("PutEvents", 0)
+
+    @property
+    def s3_requests(self) -> int:
+        return sum(self.other.get(operation, 0) for operation in S3_OPERATIONS)
+
+    @property
+    def requests(self) -> int:
+        """Every request the task waited on: DynamoDB, EventBridge, S3, SQS."""
+        return self.total.total_requests + sum(self.other.values())
+
+    def hottest(self, prefix: str) -> int:
+        """The write units of its busiest partition key starting with `prefix`."""
+        return max(
+            (
+                units
+                for capacity in self.sized.values()
+                for key, units in capacity.partition_write_units.items()
+                if key.startswith(prefix)
+            ),
+            default=0,
+        )
+
+
+@dataclass(frozen=True)
+class Merge:
+    """The finishing task's merge of the fragments into the payout file, replayed after
+    the run on the stored fragments: CPU (without tracing) and peak memory (traced)."""
+
+    fragments: int
+    fragment_bytes: int
+    csv_bytes: int
+    cpu: float  # merge and assemble, first revision (fragments already read)
+    peak_bytes: int  # read the fragments, merge and assemble, first revision
+    recompute_cpu: float  # the same with a previous file: parse it, merge, assemble
+    recompute_peak_bytes: int  # read the previous file and the fragments, merge, assemble
+
 
 @dataclass
 class SizeResult:
     creators: int
     loaded: Loaded
+    splits: int = 1
+    creators_per_task: int = 0
     tasks: list[Measured] = field(default_factory=list)
     moto_memory_mb: float = 0.0
     run_seconds: float = 0.0
     pure_cpu: float = 0.0  # compute_period alone on the same creators' inputs
     pure_wall: float = 0.0
+    merge: Merge | None = None
 
     def phase(self, name: str) -> list[Measured]:
         return [task for task in self.tasks if task.phase == name]
 
+    @property
+    def shards(self) -> int:
+        return CREATOR_BUCKETS * self.splits
+
+    @property
+    def finisher(self) -> Measured | None:
+        return next((task for task in self.tasks if task.finishing), None)
+
+    def ordinary_issue(self) -> list[Measured]:
+        return [task for task in self.phase("issue") if not task.finishing]
+
 
 def measure(
     phase: str,
-    buckets: list[int],
+    shards: list[int],
     action: Callable[[], object],
     context: RunContext,
     recorder: CallRecorder,
     server: MotoServer,
+    queue: InMemoryTasks,
 ) -> Measured:
     stores = {
         "engagement": context.engagement.table,
@@ -311,8 +390,10 @@ def measure(
         "rejections": context.rejections.table if context.rejections else None,
         "results": context.results.table,
     }
+    dynamodb_operations = set(aws_clients.dynamodb().meta.service_model.operation_names)
     before = {name: UsageCount.of(table.usage) for name, table in stores.items() if table}
-    put_events = recorder.requests["PutEvents"]
+    requests = Counter(recorder.requests)
+    sent, batches = queue.sent, queue.batches
     moto_cpu = server.cpu_seconds()
     wall, cpu = time.perf_counter(), time.process_time()
     action()
@@ -320,24 +401,32 @@ def measure(
     wall = time.perf_counter() - wall
     moto_cpu = server.cpu_seconds() - moto_cpu
     after = {name: UsageCount.of(table.usage) for name, table in stores.items() if table}
+    other = {
+        name: count
+        for name, count in (recorder.requests - requests).items()
+        if name not in dynamodb_operations
+    }
+    if queue.batches > batches:
+        other["SendMessageBatch"] = queue.batches - batches
     return Measured(
         phase=phase,
-        buckets=buckets,
+        shards=shards,
         wall=wall,
         cpu=cpu,
         moto_cpu=moto_cpu,
         usage={name: after[name] - before[name] for name in after},
         sized=recorder.drain(),
-        put_events=recorder.requests["PutEvents"] - put_events,
+        other=other,
+        queued=queue.sent - sent,
     )
 
 
-def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
+def run_size(creators: int, seed: int, patched: bool, creators_per_task: int | None) -> SizeResult:
     now = datetime.now(UTC)
     period = Period.containing(now).previous()
-    with MotoServer(patched=patched) as server:
+    with MotoServer(patched=patched) as server, ExitStack() as patches:
         emulation = Emulation(endpoint=server.url)
-        emulation.start()  # provisions every table, queue and bus of template.yaml
+        emulation.start()  # provisions every table, queue, bus and bucket of template.yaml
         os.environ.update(emulation.environment(FUNCTION_ID, RULES_DIR))
         progress(f"{creators:,} creators: loading period {period} into {server.url}")
         loaded = load(
@@ -355,8 +444,16 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
         recorder = CallRecorder()
         recorder.attach(aws_clients.dynamodb())
         recorder.attach(aws_clients.events())
+        recorder.attach(aws_clients.s3())
         tasks = InMemoryTasks()
         context = replace(dependencies.for_shards(), tasks=cast(TaskQueue, tasks))
+        if creators_per_task is not None:
+            # Planned as a recurring month's run is: expecting the creators the latest
+            # summary evaluated (here, those loaded), `creators_per_task` a shard at most.
+            context = replace(context, creators_per_task=creators_per_task)
+            patches.enter_context(
+                mock.patch.object(bonus_run, "_expected_creators", return_value=creators)
+            )
         program = context.programs[PROGRAM_ID]
 
         result = SizeResult(creators=creators, loaded=loaded)
@@ -366,7 +463,10 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
         def start() -> None:
             holder["run"] = start_run(program, period, now, "request", "bench", False, context)
 
-        result.tasks.append(measure("start", [], start, context, recorder, server))
+        measured = measure("start", [], start, context, recorder, server, tasks)
+        result.tasks.append(measured)
+        result.splits = holder["run"].splits
+        result.creators_per_task = context.creators_per_task
         while tasks.pending:
             task = ShardTask.model_validate_json(tasks.pending.pop(0))
             measured = measure(
@@ -376,21 +476,78 @@ def run_size(creators: int, seed: int, patched: bool) -> SizeResult:
                 context,
                 recorder,
                 server,
+                tasks,
             )
             result.tasks.append(measured)
             progress(
                 f"{creators:,} creators: {task.phase} {task.shards} in {measured.wall:,.1f} s "
-                f"(CPU {measured.cpu:,.1f} s, {measured.total.total_requests:,} requests)"
+                f"(CPU {measured.cpu:,.1f} s, {measured.requests:,} requests)"
             )
         result.run_seconds = time.perf_counter() - started
         result.moto_memory_mb = server.memory_mb()
         _check(emulation, holder["run"], period, result)
+        result.merge = replay_merge(program, period, holder["run"].run_id, context)
         result.pure_cpu, result.pure_wall = time_pure_computation(program, period, context)
         progress(
             f"{creators:,} creators: compute_period alone {result.pure_cpu:,.1f} s CPU "
             f"({result.pure_cpu / creators * 1e6:,.0f} us a creator)"
         )
     return result
+
+
+def replay_merge(program: Any, period: Period, run_id: str, context: RunContext) -> Merge:
+    """The finishing task's merge, again, on the run's stored fragments (not part of the
+    run): its CPU without tracing, then its peak memory with tracemalloc, from reading
+    the fragments to the file's bytes; and the same for a recomputation, whose finishing
+    task also reads and parses the previous revision's file (here: this run's)."""
+    assert context.exports is not None
+    exports = context.exports
+    run = context.results.run(PROGRAM_ID, period, run_id)
+    assert run is not None
+    assert run.summary_revision is not None
+    revision = run.summary_revision
+    shards = [i for i, s in sorted(context.results.issued_shards(run).items()) if s.creators]
+
+    def fragments() -> Iterator[bytes]:
+        return exports.fragments(PROGRAM_ID, period, run_id, shards)
+
+    def assemble(data: Sequence[bytes] | Iterator[bytes], previous: Any, number: int) -> Any:
+        return assemble_payout_export(
+            PROGRAM_ID, period, number, program.content_hash, merge_fragments(data), previous
+        )
+
+    read = list(fragments())
+    cpu = time.process_time()
+    export = assemble(read, {}, revision)
+    cpu = time.process_time() - cpu
+    stored = exports._get(export.csv_key)  # the file the run wrote
+    if stored != export.csv_bytes:
+        raise RuntimeError("the replayed merge differs from the run's payout file")
+    recompute_cpu = time.process_time()
+    assemble(read, parse_payout_csv(export.csv_bytes), revision + 1)
+    recompute_cpu = time.process_time() - recompute_cpu
+    del read
+
+    tracemalloc.start()
+    try:
+        assemble(fragments(), {}, revision)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        previous = exports.previous_amounts(PROGRAM_ID, period, revision + 1)
+        assemble(fragments(), previous, revision + 1)
+        del previous
+        recompute_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return Merge(
+        fragments=len(shards),
+        fragment_bytes=sum(len(data) for data in fragments()),
+        csv_bytes=len(export.csv_bytes),
+        cpu=cpu,
+        peak_bytes=peak,
+        recompute_cpu=recompute_cpu,
+        recompute_peak_bytes=recompute_peak,
+    )
 
 
 def time_pure_computation(program: Any, period: Period, context: RunContext) -> tuple[float, float]:
@@ -414,17 +571,26 @@ def time_pure_computation(program: Any, period: Period, context: RunContext) -> 
 
 
 def _check(emulation: Emulation, run: Any, period: Period, result: SizeResult) -> None:
-    """The run completed, every creator has a statement; creators per task (not counted)."""
+    """The run completed and was announced, every creator has a statement; which task
+    finished it; creators per task (not counted)."""
     results = ResultsStore(Table(emulation.dynamodb, emulation.table_name("BonusResultsTable")))
     stored = results.run(PROGRAM_ID, period, run.run_id)
-    if stored is None or stored.status != "complete":
+    if stored is None or stored.status != "complete" or not stored.announced:
         raise RuntimeError(f"the run did not complete: {stored and stored.status}")
     ((_, summary),) = results.summaries(PROGRAM_ID, period)
     if summary.creators_evaluated != result.creators:
         raise RuntimeError(f"{summary.creators_evaluated} creators evaluated")
+    issue = result.phase("issue")
+    # The finishing task: the issue task that completed the set, the last one; it queued
+    # the announce tasks (every shard with a creator revised something in a first run).
+    issue[-1].finishing = True
+    if len(result.phase("announce")) != issue[-1].queued:
+        raise RuntimeError("the last issue task did not queue the announce tasks")
+    if any(task.phase != "announce" for task in result.tasks[result.tasks.index(issue[-1]) + 1 :]):
+        raise RuntimeError("a task other than an announcement ran after the finishing task")
     scored = results.scored_shards(stored)
     for task in result.tasks:
-        task.creators = sum(scored[bucket].creators for bucket in task.buckets)
+        task.creators = sum(scored[shard].creators for shard in task.shards)
     totals = ", ".join(f"{m.market} {m.total_paid} {m.currency}" for m in summary.markets)
     progress(
         f"{result.creators:,} creators: complete; {summary.creators_eligible:,} eligible, "
@@ -433,6 +599,8 @@ def _check(emulation: Emulation, run: Any, period: Period, result: SizeResult) -
 
 
 # --- the report --------------------------------------------------------------------------
+
+PHASES = ("start", "score", "issue", "announce")
 
 
 def _sum(tasks: Sequence[Measured], attribute: str) -> float:
@@ -453,11 +621,23 @@ def _sized(tasks: Sequence[Measured]) -> Capacity:
     return total
 
 
+def _other(tasks: Sequence[Measured], name: str) -> int:
+    return sum(task.other.get(name, 0) for task in tasks)
+
+
+def _groups(result: SizeResult) -> list[tuple[str, list[Measured]]]:
+    """The phases, and the finishing task on its own (it is also in "issue")."""
+    groups = [(phase, result.phase(phase)) for phase in PHASES]
+    finisher = result.finisher
+    if finisher is not None:
+        groups.insert(3, ("finishing task", [finisher]))
+    return [(name, tasks) for name, tasks in groups if tasks]
+
+
 def phase_table(results: Sequence[SizeResult]) -> str:
     rows = []
     for result in results:
-        for phase in ("start", "score", "issue"):
-            tasks = result.phase(phase)
+        for phase, tasks in _groups(result):
             usage, sized = _usage(tasks), _sized(tasks)
             rows.append(
                 [
@@ -471,10 +651,11 @@ def phase_table(results: Sequence[SizeResult]) -> str:
                     _sum(tasks, "moto_cpu"),
                     usage.read_requests,
                     usage.write_requests,
-                    float(usage.read_units),
                     float(sized.read_units),
                     float(sized.write_units),
-                    sum(task.put_events for task in tasks),
+                    _other(tasks, "PutEvents"),
+                    sum(task.s3_requests for task in tasks),
+                    _other(tasks, "SendMessageBatch"),
                 ]
             )
     return render_table(
@@ -489,10 +670,11 @@ def phase_table(results: Sequence[SizeResult]) -> str:
             "moto CPU s",
             "read req",
             "write req",
-            "RCU (moto)",
             "RCU (sizing)",
             "WCU (sizing)",
             "PutEvents",
+            "S3 req",
+            "SQS batches",
         ],
         rows,
     )
@@ -517,7 +699,8 @@ def headline_table(results: Sequence[SizeResult]) -> str:
                 float(sized.read_units) / n,
                 usage.write_requests / n,
                 float(sized.write_units) / n,
-                sum(task.put_events for task in tasks) / n,
+                _other(tasks, "PutEvents") / n,
+                sum(task.s3_requests for task in tasks) / n,
             ]
         )
     return render_table(
@@ -534,40 +717,67 @@ def headline_table(results: Sequence[SizeResult]) -> str:
             "write req/creator",
             "WCU/creator (sizing)",
             "PutEvents/creator",
+            "S3 req/creator",
         ],
         rows,
     )
 
 
+OPERATIONS = (
+    "Query",
+    "GetItem",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "PutItem",
+    "UpdateItem",
+    "TransactWriteItems",
+)
+OTHER_OPERATIONS = ("PutEvents", "PutObject", "GetObject", "ListObjectsV2", "SendMessageBatch")
+
+
 def operations_table(results: Sequence[SizeResult]) -> str:
     rows = []
     for result in results:
-        for phase in ("score", "issue"):
-            usage = _usage(result.phase(phase))
+        for phase, tasks in _groups(result):
+            if phase == "start":
+                continue
+            usage = _usage(tasks)
             rows.append(
                 [f"{result.creators:,}", phase]
-                + [
-                    usage.requests.get(operation, 0) / result.creators
-                    for operation in (
-                        "Query",
-                        "GetItem",
-                        "BatchWriteItem",
-                        "PutItem",
-                        "UpdateItem",
-                        "TransactWriteItems",
-                    )
-                ]
+                + [usage.requests.get(operation, 0) / result.creators for operation in OPERATIONS]
+                + [_other(tasks, operation) / result.creators for operation in OTHER_OPERATIONS]
             )
+    return render_table(["creators", "phase", *OPERATIONS, *OTHER_OPERATIONS], rows)
+
+
+def merge_table(results: Sequence[SizeResult]) -> str:
+    rows = []
+    for result in results:
+        merge, n = result.merge, result.creators
+        if merge is None:
+            continue
+        rows.append(
+            [
+                f"{n:,}",
+                merge.fragments,
+                merge.fragment_bytes / n,
+                merge.csv_bytes / n,
+                merge.cpu / n * 1e6,
+                merge.peak_bytes / n,
+                merge.recompute_cpu / n * 1e6,
+                merge.recompute_peak_bytes / n,
+            ]
+        )
     return render_table(
         [
             "creators",
-            "phase",
-            "Query",
-            "GetItem",
-            "BatchWriteItem",
-            "PutItem",
-            "UpdateItem",
-            "TransactWriteItems",
+            "fragments",
+            "fragment bytes/creator",
+            "payout CSV bytes/creator",
+            "merge CPU us/creator",
+            "peak traced bytes/creator",
+            "recomputation: merge CPU us/creator",
+            "recomputation: peak bytes/creator",
         ],
         rows,
     )
@@ -576,23 +786,67 @@ def operations_table(results: Sequence[SizeResult]) -> str:
 def growth_table(small: SizeResult, large: SizeResult) -> str:
     def figures(result: SizeResult) -> list[float]:
         usage = _usage(result.tasks)
+        finisher = result.finisher
         return [
             _sum(result.tasks, "cpu"),
             _sum(result.tasks, "wall"),
             _sum(result.phase("score"), "cpu"),
-            _sum(result.phase("issue"), "cpu"),
+            _sum(result.ordinary_issue(), "cpu"),
+            finisher.cpu if finisher else 0.0,
+            _sum(result.phase("announce"), "cpu"),
             float(usage.total_requests),
         ]
 
-    names = ["CPU s", "wall s", "score CPU s", "issue CPU s", "DynamoDB requests"]
+    names = [
+        "CPU s",
+        "wall s",
+        "score CPU s",
+        "issue CPU s (but the finishing task)",
+        "finishing task CPU s",
+        "announce CPU s",
+        "DynamoDB requests",
+    ]
     a, b = figures(small), figures(large)
     return render_table(
         ["", f"{small.creators:,}", f"{large.creators:,}", "ratio", "creators ratio"],
         [
-            [name, x, y, y / x, large.creators / small.creators]
+            [name, x, y, y / x if x else 0.0, large.creators / small.creators]
             for name, x, y in zip(names, a, b, strict=True)
         ],
     )
+
+
+def fit_table(small: SizeResult, large: SizeResult) -> str:
+    """Each phase's CPU and requests split into a part per task and a part per creator,
+    from two sizes run with the same number of tasks (two equations, two unknowns)."""
+    rows = []
+    groups: list[tuple[str, Callable[[SizeResult], list[Measured]]]] = [
+        ("score", lambda result: result.phase("score")),
+        ("issue (but the finishing task)", SizeResult.ordinary_issue),
+        ("announce", lambda result: result.phase("announce")),
+    ]
+    for name, tasks_of in groups:
+        a, b = tasks_of(small), tasks_of(large)
+        if not a or len(a) != len(b):
+            continue
+        for what, value in (("CPU", _task_cpu), ("requests", _task_requests)):
+            x, y = sum(map(value, a)), sum(map(value, b))
+            per_creator = (y - x) / (large.creators - small.creators)
+            per_task = (x - per_creator * small.creators) / len(a)
+            scale = 1e6 if what == "CPU" else 1.0
+            rows.append([name, what, per_task * scale, per_creator * scale])
+    return render_table(["phase", "", "per task (us or requests)", "per creator"], rows)
+
+
+def _task_cpu(task: Measured) -> float:
+    return task.cpu
+
+
+def _task_requests(task: Measured) -> float:
+    return float(task.requests)
+
+
+# --- the extrapolation (not measured) -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -601,140 +855,530 @@ class PhaseRates:
 
     phase: str
     cpu: float  # c: CPU seconds per creator
-    requests: float  # r: DynamoDB and PutEvents requests per creator
+    requests: float  # r: requests per creator (DynamoDB, PutEvents, S3, SQS)
     write_units: float  # w: write units per creator (sizing rules)
-    hot_units: float  # h: write units per creator to a task's busiest partition key
+    hot_units: float = 0.0  # h: write units per creator to a task's busiest key of hot_key
+    hot_key: str = ""
 
     def seconds(self, latency: float) -> float:
         """A task's seconds per creator: c + r x L (one request at a time)."""
         return self.cpu + self.requests * latency
 
 
-def _requests(task: Measured) -> int:
-    return task.total.total_requests + task.put_events
+@dataclass(frozen=True)
+class FinishRates:
+    """The finishing task's work beyond its own shard's issuing, measured: its CPU per
+    creator of the run, and its requests split by what they grow with: the shards (a
+    GetObject of each fragment, a SendMessageBatch of 10 announce tasks) or nothing (the
+    summary's transaction, the payout file's puts, the run's announcements)."""
+
+    phase: str
+    cpu: float  # f: CPU s per creator of the run, all of it (an upper bound, see below)
+    merge_cpu: float  # the part of f the merge itself takes (replayed without S3)
+    shard_cpu: float  # g: the rest of its CPU per shard of the measured run (lower bound)
+    shard_requests: float  # q_s: requests per shard
+    requests: float  # q_0: the other requests, per run
+    naive_requests: float  # q: all of its extra requests per creator of the run
+
+    def seconds(self, creators: float, shards: int, latency: float) -> float:
+        """N x f + (S x q_s + q_0) x L."""
+        return creators * self.cpu + (shards * self.shard_requests + self.requests) * latency
+
+    def lower_seconds(self, creators: float, shards: int, latency: float) -> float:
+        """N x f_merge + S x g + (S x q_s + q_0) x L: all but the merge counted per shard
+        (reading a fragment grows with its size too, so this is a lower bound)."""
+        return (
+            creators * self.merge_cpu
+            + shards * self.shard_cpu
+            + (shards * self.shard_requests + self.requests) * latency
+        )
+
+    def naive_seconds(self, creators: float, latency: float) -> float:
+        """N x (f + q x L), its requests per creator of the run too: counts one fragment
+        read for every N/S creators of the measured run (156 at 10,000 creators), where a
+        large run has one for every N/S of its own (~39,000 at 10 million)."""
+        return creators * (self.cpu + self.naive_requests * latency)
 
 
-def phase_rates(result: SizeResult) -> list[PhaseRates]:
-    """Score and issue per creator; then "finish": what the last issue task did beyond
-    an issue task's usual (it finishes the run: summary, payout export, announcement),
-    its CPU and requests above the median of the other issue tasks, per creator of the
-    run (it reads every statement of the period)."""
-    n = result.creators
-    issue = result.phase("issue")
+@dataclass(frozen=True)
+class Rates:
+    """What the extrapolation starts from: measured per creator at one size."""
+
+    creators: int
+    shards: int
+    score: PhaseRates
+    issue: PhaseRates  # an ordinary issue task
+    announce: PhaseRates
+    finish: FinishRates
+    recompute_finish: FinishRates  # a recomputation's (the previous file read too)
+    memory: float  # the merge's peak traced bytes per creator of the run
+    recompute_memory: float
+
+
+def phase_rates(result: SizeResult) -> Rates:
+    """Score, issue and announce per creator; then the finishing task: its CPU and
+    requests above the median of the other issue tasks (its own shard's issuing), split
+    into the merge's CPU per creator of the run (replayed), per-shard requests (its
+    GetObject and SendMessageBatch requests), per-shard CPU (the rest of its extra CPU,
+    all of it counted per shard) and the other requests. A recomputation adds the
+    replayed CPU of parsing the previous file, and its ListObjectsV2 and GetObject."""
+    n, shards = result.creators, result.shards
+    ordinary, finisher = result.ordinary_issue(), result.finisher
     extra_cpu = extra_requests = 0.0
-    if len(issue) >= 2:
-        last, others = issue[-1], issue[:-1]
-        extra_cpu = max(0.0, last.cpu - statistics.median(t.cpu for t in others))
-        extra_requests = max(0.0, _requests(last) - statistics.median(map(_requests, others)))
-    rates = []
-    for phase in ("score", "issue"):
-        tasks = result.phase(phase)
-        extra = phase == "issue"
-        hot = sum(max(c.hottest_partition_write_units for c in t.sized.values()) for t in tasks)
-        rates.append(
-            PhaseRates(
-                phase=phase,
-                cpu=(_sum(tasks, "cpu") - (extra_cpu if extra else 0.0)) / n,
-                requests=(sum(map(_requests, tasks)) - (extra_requests if extra else 0.0)) / n,
-                write_units=float(_sized(tasks).write_units) / n,
-                hot_units=hot / n,
-            )
+    if finisher is not None and ordinary:
+        extra_cpu = max(0.0, finisher.cpu - statistics.median(t.cpu for t in ordinary))
+        extra_requests = max(
+            0.0, finisher.requests - statistics.median(t.requests for t in ordinary)
         )
-    rates.append(PhaseRates("finish", extra_cpu / n, extra_requests / n, 0.0, 0.0))
-    return rates
+    issue = result.phase("issue")
 
-
-def extrapolation(result: SizeResult, tasks_per_phase: int, concurrency: int) -> str:
-    """EXTRAPOLATED, not measured: a task's time = its creators x (c + r x L), with c and
-    r measured per phase and L an assumed DynamoDB request latency; write rates = w / (c +
-    r x L) per running task."""
-    n, target = result.creators, EXTRAPOLATE_TO
-    running = min(tasks_per_phase, concurrency)
-    waves = -(-tasks_per_phase // concurrency)
-    lines = [
-        f"EXTRAPOLATION to {target:,} creators from the {n:,}-creator run (not measured).",
-        f"A task holds N / {tasks_per_phase} creators and takes N / {tasks_per_phase} x "
-        "(c + r x L) s; c = CPU s/creator, r = DynamoDB+PutEvents requests/creator, "
-        "L = assumed request latency.",
-        f"Phase wall: {waves} waves of {running} tasks (MaximumConcurrency {concurrency}). "
-        "N at limit: the run size at which a task reaches "
-        + " s / ".join(map(str, TASK_LIMITS_S))
-        + " s.",
-        f"Write rates: table = {running} tasks x w / (c + r x L); busiest partition key = "
-        "h / (c + r x L) (one task writes a bucket's partitions); w, h = write units per "
-        "creator (all, busiest key).",
-        "finish: the last issue task's CPU and requests above the other issue tasks' median, "
-        "per creator of the run; its task = N x finish + N / "
-        f"{tasks_per_phase} x issue (one task finishes the whole run).",
-    ]
-    rows = []
-    for latency in ASSUMED_LATENCY_S:
-        score, issue, finish = phase_rates(result)
-        for rates in (score, issue):
-            per_creator = rates.seconds(latency)
-            task = target / tasks_per_phase * per_creator
-            rows.append(
-                [
-                    f"{latency * 1000:.0f} ms",
-                    rates.phase,
-                    rates.cpu * 1e6,
-                    rates.requests,
-                    rates.write_units,
-                    rates.hot_units,
-                    task,
-                    task * waves / 60,
-                    *[tasks_per_phase * limit / per_creator for limit in TASK_LIMITS_S],
-                    running * rates.write_units / per_creator,
-                    rates.hot_units / per_creator,
-                ]
-            )
-        # The finishing task: its bucket's issuing, then the whole run's finish.
-        per_creator = finish.seconds(latency) + issue.seconds(latency) / tasks_per_phase
-        rows.append(
-            [
-                f"{latency * 1000:.0f} ms",
-                "finish",
-                finish.cpu * 1e6,
-                finish.requests,
-                "",
-                "",
-                target * per_creator,
-                "",
-                *[limit / per_creator for limit in TASK_LIMITS_S],
-                "",
-                "",
-            ]
+    def rates(phase: str, tasks: Sequence[Measured], key: str = "") -> PhaseRates:
+        return PhaseRates(
+            phase=phase,
+            cpu=_sum(tasks, "cpu") / n,
+            requests=_sum(tasks, "requests") / n,
+            write_units=float(_sized(tasks).write_units) / n,
+            hot_units=sum(task.hottest(key) for task in tasks) / n if key else 0.0,
+            hot_key=key,
         )
-    table = render_table(
-        [
-            "L (assumed)",
-            "phase",
-            "c us/creator",
-            "r req/creator",
-            "w WCU/creator",
-            "h WCU/creator",
-            "one task, s",
-            "phase wall, min",
-            *[f"N at {limit} s task" for limit in TASK_LIMITS_S],
-            "table WCU/s",
-            "busiest key WCU/s",
-        ],
-        rows,
+
+    merge = result.merge
+    per_shard = 0
+    if finisher is not None:
+        per_shard = finisher.other.get("GetObject", 0) + finisher.other.get("SendMessageBatch", 0)
+    finish = FinishRates(
+        phase="finish",
+        cpu=extra_cpu / n,
+        merge_cpu=merge.cpu / n if merge else 0.0,
+        shard_cpu=max(0.0, extra_cpu - (merge.cpu if merge else 0.0)) / shards,
+        shard_requests=min(per_shard, extra_requests) / shards,
+        requests=max(0.0, extra_requests - per_shard),
+        naive_requests=extra_requests / n,
     )
-    requests = _usage(result.tasks).total_requests / n * target
+    # A recomputation's finishing task also reads the previous revision's file (a list
+    # and a get) and parses it: the replayed merge's difference.
+    parse_cpu = max(0.0, merge.recompute_cpu - merge.cpu) / n if merge else 0.0
+    return Rates(
+        creators=n,
+        shards=shards,
+        score=rates("score", result.phase("score"), "DRAFT#"),
+        issue=replace(
+            rates("issue", issue, "STATEMENTS#"),
+            cpu=(_sum(issue, "cpu") - extra_cpu) / n,
+            requests=(_sum(issue, "requests") - extra_requests) / n,
+        ),
+        announce=rates("announce", result.phase("announce")),
+        finish=finish,
+        recompute_finish=replace(
+            finish,
+            phase="finish (recomputation)",
+            cpu=finish.cpu + parse_cpu,
+            merge_cpu=finish.merge_cpu + parse_cpu,
+            requests=finish.requests + 2,
+            naive_requests=finish.naive_requests + 2 / n,
+        ),
+        memory=merge.peak_bytes / n if merge else 0.0,
+        recompute_memory=merge.recompute_peak_bytes / n if merge else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """EXTRAPOLATED: one run of `creators` at an assumed latency and a concurrency."""
+
+    creators: int
+    latency: float
+    concurrency: int
+    splits: int
+    shards: int
+    per_task: float  # creators a shard task
+    score_s: float
+    issue_s: float
+    announce_s: float
+    finish_s: float  # the finishing task's own work, beyond its shard's issuing
+    recompute_finish_s: float
+    naive_finish_s: float  # N x (f + q x L), everything per creator of the run
+    lower_finish_s: float  # all but the merge per shard
+    waves: int
+    run_s: float
+    table_wcu: float  # the busiest phase, min(shards, concurrency) tasks at once
+    statements_wcu: float  # a bucket's STATEMENTS partition: its issue tasks at once
+    draft_wcu: float  # a shard's DRAFT partition: one score task
+    memory_mb: float  # the finishing task's merge, traced
+    recompute_memory_mb: float
+
+
+def sizing(
+    rates: Rates, creators: int, latency: float, concurrency: int, creators_per_task: int
+) -> Sizing:
+    splits = plan_splits(creators, creators_per_task)
+    shards = CREATOR_BUCKETS * splits
+    per_task = creators / shards
+    score, issue, announce = (
+        per_task * phase.seconds(latency) for phase in (rates.score, rates.issue, rates.announce)
+    )
+    finish = rates.finish.seconds(creators, shards, latency)
+    waves = math.ceil(shards / concurrency)
+    running = min(shards, concurrency)
+    return Sizing(
+        creators=creators,
+        latency=latency,
+        concurrency=concurrency,
+        splits=splits,
+        shards=shards,
+        per_task=per_task,
+        score_s=score,
+        issue_s=issue,
+        announce_s=announce,
+        finish_s=finish,
+        recompute_finish_s=rates.recompute_finish.seconds(creators, shards, latency),
+        naive_finish_s=rates.finish.naive_seconds(creators, latency),
+        lower_finish_s=rates.finish.lower_seconds(creators, shards, latency),
+        waves=waves,
+        run_s=waves * (score + issue + announce) + finish,
+        table_wcu=running
+        * max(p.write_units / p.seconds(latency) for p in (rates.score, rates.issue)),
+        statements_wcu=min(splits, concurrency)
+        * rates.issue.hot_units
+        / rates.issue.seconds(latency),
+        draft_wcu=rates.score.hot_units / rates.score.seconds(latency),
+        memory_mb=creators * rates.memory / MB,
+        recompute_memory_mb=creators * rates.recompute_memory / MB,
+    )
+
+
+def needed_concurrency(
+    rates: Rates, creators: int, latency: float, creators_per_task: int
+) -> int | None:
+    """The least concurrency at which the run takes RUN_LIMIT_S at most: waves x (score +
+    issue + announce task) + the finishing task's own work; None if none would do."""
+    plan = sizing(rates, creators, latency, 1, creators_per_task)
+    wave = plan.score_s + plan.issue_s + plan.announce_s
+    waves = math.floor((RUN_LIMIT_S - plan.finish_s) / wave) if wave else plan.shards
+    if waves < 1:
+        return None
+    return math.ceil(plan.shards / min(waves, plan.shards))
+
+
+@dataclass(frozen=True)
+class Deployment:
+    concurrency: int  # ShardTasks' MaximumConcurrency
+    creators_per_task: int  # CreatorsPerTask
+    timeout: int  # the worker's
+    memory_mb: int  # the worker's
+
+
+def _limits(
+    rates: Rates, latency: float, deployment: Deployment
+) -> list[tuple[str, Callable[[int], bool]]]:
+    """Each limit, as a test of a number of creators (True: the limit is passed)."""
+    k, cpt = deployment.concurrency, deployment.creators_per_task
+
+    def at_template(n: int) -> Sizing:
+        return sizing(rates, n, latency, k, cpt)
+
+    def at_needed(n: int) -> Sizing | None:
+        needed = needed_concurrency(rates, n, latency, cpt)
+        return None if needed is None else sizing(rates, n, latency, needed, cpt)
+
+    def needed_passes(n: int, test: Callable[[Sizing], bool]) -> bool:
+        plan = at_needed(n)
+        return plan is not None and test(plan)
+
+    return [
+        (
+            f"the run passes {RUN_LIMIT_S // 60} min at MaximumConcurrency {k}",
+            lambda n: at_template(n).run_s > RUN_LIMIT_S,
+        ),
+        (
+            f"a score, issue or announce task passes {TASK_LIMIT_S} s",
+            lambda n: max((p := at_template(n)).score_s, p.issue_s, p.announce_s) > TASK_LIMIT_S,
+        ),
+        (
+            f"the finishing task passes {TASK_LIMIT_S} s (with its shard's issuing)",
+            lambda n: (p := at_template(n)).finish_s + p.issue_s > TASK_LIMIT_S,
+        ),
+        (
+            f"a recomputation's finishing task passes {TASK_LIMIT_S} s",
+            lambda n: (p := at_template(n)).recompute_finish_s + p.issue_s > TASK_LIMIT_S,
+        ),
+        (
+            f"the finishing task passes the worker's {deployment.timeout} s timeout",
+            lambda n: (p := at_template(n)).finish_s + p.issue_s > deployment.timeout,
+        ),
+        (
+            f"a recomputation's finishing task passes {deployment.timeout} s",
+            lambda n: (p := at_template(n)).recompute_finish_s + p.issue_s > deployment.timeout,
+        ),
+        (
+            f"the merge's traced memory passes the worker's {deployment.memory_mb:,} MB",
+            lambda n: at_template(n).memory_mb > deployment.memory_mb,
+        ),
+        (
+            f"a recomputation's merge passes {deployment.memory_mb:,} MB",
+            lambda n: at_template(n).recompute_memory_mb > deployment.memory_mb,
+        ),
+        (
+            f"no concurrency keeps the run within {RUN_LIMIT_S // 60} min",
+            lambda n: at_needed(n) is None,
+        ),
+        (
+            f"the concurrency needed for {RUN_LIMIT_S // 60} min passes {ACCOUNT_CONCURRENCY:,} "
+            "(Lambda's default a Region)",
+            lambda n: needed_passes(n, lambda p: p.concurrency > ACCOUNT_CONCURRENCY),
+        ),
+        (
+            f"a new table's {NEW_TABLE_WRITES:,} WCU/s, at the concurrency needed",
+            lambda n: needed_passes(n, lambda p: p.table_wcu > NEW_TABLE_WRITES),
+        ),
+        (
+            f"the table's {TABLE_WRITE_LIMIT:,} WCU/s, at the concurrency needed",
+            lambda n: needed_passes(n, lambda p: p.table_wcu > TABLE_WRITE_LIMIT),
+        ),
+        (
+            f"a bucket's STATEMENTS partition passes {PARTITION_WRITE_LIMIT:,} WCU/s, at the "
+            "concurrency needed (before DynamoDB splits it by sort key)",
+            lambda n: needed_passes(n, lambda p: p.statements_wcu > PARTITION_WRITE_LIMIT),
+        ),
+        (
+            f"a shard's DRAFT partition passes {PARTITION_WRITE_LIMIT:,} WCU/s",
+            lambda n: at_template(n).draft_wcu > PARTITION_WRITE_LIMIT,
+        ),
+    ]
+
+
+SCAN_FROM, SCAN_TO, SCAN_STEP = 10_000, 1_000_000_000, 1.01
+
+
+def first_passed(test: Callable[[int], bool]) -> int | None:
+    """The least number of creators (on a 1% grid from 10,000 to a billion) at which the
+    test holds; None if it never does."""
+    n = float(SCAN_FROM)
+    while n <= SCAN_TO:
+        if test(round(n)):
+            return round(n)
+        n *= SCAN_STEP
+    return None
+
+
+def _n(value: int | None) -> str:
+    if value is None:
+        return f"not below {SCAN_TO:,}"
+    return f"{value:,}" + (" (or fewer)" if value == SCAN_FROM else "")
+
+
+def extrapolation(result: SizeResult, deployment: Deployment) -> str:
+    """EXTRAPOLATED, not measured: see the lines printed with it."""
+    n, target = result.creators, EXTRAPOLATE_TO
+    usage = _usage(result.tasks)
     units = float(_sized(result.tasks).write_units) / n * target
     return "\n".join(
         [
-            *lines,
+            extrapolate(phase_rates(result), deployment),
             "",
-            table,
-            "",
-            f"DynamoDB for {target:,} creators: {requests:,.0f} requests, {units:,.0f} write "
-            f"units. Default on-demand limits: {TABLE_WRITE_LIMIT:,} WCU/s a table "
+            f"EXTRAPOLATED totals for {target:,} creators: "
+            f"{usage.total_requests / n * target:,.0f} DynamoDB requests, {units:,.0f} write "
+            f"units, {_other(result.tasks, 'PutEvents') / n * target:,.0f} PutEvents requests. "
+            f"Default on-demand limits: {TABLE_WRITE_LIMIT:,} WCU/s a table "
             f"({NEW_TABLE_WRITES:,} for a new table, doubling with use), "
             f"{PARTITION_WRITE_LIMIT:,} WCU/s a partition.",
         ]
     )
+
+
+def extrapolate(rates: Rates, deployment: Deployment) -> str:
+    """The sizing tables, from the measured inputs (EXTRAPOLATED)."""
+    n, target = rates.creators, EXTRAPOLATE_TO
+    k, cpt = deployment.concurrency, deployment.creators_per_task
+    lines = [
+        f"EXTRAPOLATION to {target:,} creators from the {n:,}-creator run (not measured; "
+        f"every figure below is arithmetic on the measured inputs of this table, with L an "
+        "assumed latency of one request from Lambda).",
+        f"Shards S = {CREATOR_BUCKETS} x plan_splits(N, CreatorsPerTask {cpt:,}); a task "
+        "holds N / S creators and takes N / S x (c + r x L) s; c = CPU s/creator, r = requests"
+        "/creator (DynamoDB, PutEvents, S3, SQS SendMessageBatch), one at a time.",
+        "Finishing task's extra (its work beyond its own shard's issuing: the last issue "
+        "task's CPU and requests above the other issue tasks' median): upper = N x f + (S x "
+        "q_s + q_0) x L, f = all its extra CPU per creator of the run (it includes what "
+        "grows with the shards); lower = N x f_merge + S x g + (S x q_s + q_0) x L, f_merge "
+        "= the merge's CPU (replayed), g = the rest per shard of this run; q_s = its "
+        "GetObject (one a fragment) and SendMessageBatch requests per shard, q_0 = its other "
+        "requests; 'naive' = N x (f + q x L), its requests per creator too. The limits below "
+        "use the upper bound. Recomputation: f plus the replayed cost of parsing the previous "
+        "file, q_0 + 2 requests (its list and get).",
+        f"Run wall = waves x (score + issue + announce task) + finishing task, waves = "
+        f"ceil(S / concurrency) (the announce tasks run in waves too); limits: run <= "
+        f"{RUN_LIMIT_S} s, every task <= {TASK_LIMIT_S} s.",
+        "Write rates: table = min(S, concurrency) x w / (c + r x L) of the busiest phase; a "
+        "bucket's STATEMENTS partition = min(splits, concurrency) x h / (c + r x L) (the "
+        "splits issue tasks of a bucket are queued together; h = write units per creator "
+        "to a task's busiest STATEMENTS key); a shard's DRAFT partition = h / (c + r x L) "
+        "of the score phase (one task). Memory: the merge's peak traced bytes per creator "
+        "x N (Python's own allocations; the runtime's baseline is not included).",
+        f"Template: MaximumConcurrency {k}, CreatorsPerTask {cpt:,}, the worker's timeout "
+        f"{deployment.timeout} s and {deployment.memory_mb:,} MB.",
+        "",
+        "Measured inputs (per creator of the run, from this run):",
+        render_table(
+            ["phase", "c us/creator", "r req/creator", "w WCU/creator", "h WCU/creator"],
+            [
+                [p.phase, p.cpu * 1e6, p.requests, p.write_units, p.hot_units]
+                for p in (rates.score, rates.issue, rates.announce)
+            ],
+        ),
+        render_table(
+            [
+                "finishing task",
+                "f us/creator",
+                "of which the merge",
+                "g us/shard (the rest)",
+                "q_s req/shard",
+                "q_0 req",
+                "naive: q req/creator",
+            ],
+            [
+                [
+                    f.phase,
+                    f.cpu * 1e6,
+                    f.merge_cpu * 1e6,
+                    f.shard_cpu * 1e6,
+                    f.shard_requests,
+                    f.requests,
+                    f.naive_requests,
+                ]
+                for f in (rates.finish, rates.recompute_finish)
+            ],
+        ),
+        f"Merge memory: {rates.memory:,.0f} bytes per creator (first computation), "
+        f"{rates.recompute_memory:,.0f} (recomputation).",
+        "",
+    ]
+    task_rows: list[list[object]] = []
+    run_rows: list[list[object]] = []
+    for latency in ASSUMED_LATENCY_S:
+        plan = sizing(rates, target, latency, k, cpt)
+        needed = needed_concurrency(rates, target, latency, cpt)
+        fast = sizing(rates, target, latency, needed, cpt) if needed else None
+        label = f"{latency * 1000:.0f} ms"
+        # and a program's first run: it has nothing to expect, so 64 shards
+        first = sizing(rates, target, latency, k, target)
+        for row_label, row in ((label, plan), (f"{label}, first run", first)):
+            task_rows.append(
+                [
+                    row_label,
+                    row.shards,
+                    row.per_task,
+                    row.score_s,
+                    row.issue_s,
+                    row.announce_s,
+                    row.lower_finish_s,
+                    row.finish_s,
+                    row.naive_finish_s,
+                    row.recompute_finish_s,
+                    row.memory_mb,
+                    row.recompute_memory_mb,
+                ]
+            )
+        for at in (plan, fast):
+            if at is None:
+                run_rows.append([label, "none", "", "", "", "", "", "no"])
+                continue
+            run_rows.append(
+                [
+                    label,
+                    at.concurrency,
+                    at.waves,
+                    at.run_s / 60,
+                    at.table_wcu,
+                    at.statements_wcu,
+                    at.draft_wcu,
+                    "yes" if at.run_s <= RUN_LIMIT_S else "no",
+                ]
+            )
+    lines += [
+        f"EXTRAPOLATED tasks at {target:,} creators:",
+        render_table(
+            [
+                "L (assumed)",
+                "S",
+                "creators/task",
+                "score task s",
+                "issue task s",
+                "announce task s",
+                "finishing extra s, lower",
+                "upper",
+                "naive",
+                "same, recomputation",
+                "merge MB",
+                "same, recomputation",
+            ],
+            task_rows,
+        ),
+        "",
+        f"EXTRAPOLATED run at {target:,} creators, at the template's MaximumConcurrency and "
+        f"at the least concurrency that keeps the run within {RUN_LIMIT_S // 60} min:",
+        render_table(
+            [
+                "L (assumed)",
+                "concurrency",
+                "waves",
+                "run min",
+                "table WCU/s",
+                "STATEMENTS partition WCU/s",
+                "DRAFT partition WCU/s",
+                f"<= {RUN_LIMIT_S // 60} min",
+            ],
+            run_rows,
+        ),
+        "",
+        "EXTRAPOLATED: the number of creators at which each limit is passed (template "
+        "values unless said):",
+    ]
+    limits = [_limits(rates, latency, deployment) for latency in ASSUMED_LATENCY_S]
+    binds = [
+        [name] + [_n(first_passed(tests[i][1])) for tests in limits]
+        for i, (name, _) in enumerate(limits[0])
+    ]
+    lines.append(
+        render_table(
+            ["limit", *(f"L = {latency * 1000:.0f} ms" for latency in ASSUMED_LATENCY_S)],
+            binds,
+        )
+    )
+    lines += ["", f"EXTRAPOLATED, {target:,} creators, other CreatorsPerTask values:"]
+    rows: list[list[object]] = []
+    for latency in ASSUMED_LATENCY_S:
+        for per_task in sorted({cpt, 10_000, 20_000, 40_000, 80_000}):
+            needed = needed_concurrency(rates, target, latency, per_task)
+            plan = sizing(rates, target, latency, needed or k, per_task)
+            rows.append(
+                [
+                    f"{latency * 1000:.0f} ms",
+                    per_task,
+                    plan.shards,
+                    max(plan.score_s, plan.issue_s),
+                    needed if needed else "none",
+                    plan.run_s / 60,
+                    plan.table_wcu,
+                    plan.statements_wcu,
+                ]
+            )
+    lines.append(
+        render_table(
+            [
+                "L (assumed)",
+                "CreatorsPerTask",
+                "S",
+                "longest task s",
+                f"concurrency for {RUN_LIMIT_S // 60} min",
+                "run min",
+                "table WCU/s",
+                "STATEMENTS partition WCU/s",
+            ],
+            rows,
+        )
+    )
+    return "\n".join(lines)
 
 
 def headline(result: SizeResult) -> dict[str, Any]:
@@ -742,17 +1386,51 @@ def headline(result: SizeResult) -> dict[str, Any]:
     n, tasks = result.creators, result.tasks
     usage, sized = _usage(tasks), _sized(tasks)
     cpu = _sum(tasks, "cpu")
+    rates = phase_rates(result)
     return {
         "creators": n,
+        "shards": result.shards,
+        "splits": result.splits,
         "write_requests_per_creator": round(usage.write_requests / n, 4),
         "write_units_per_creator": round(float(sized.write_units) / n, 4),
         "read_requests_per_creator": round(usage.read_requests / n, 4),
         "read_units_per_creator": round(float(sized.read_units) / n, 4),
+        "put_events_per_creator": round(_other(tasks, "PutEvents") / n, 4),
+        "s3_requests_per_creator": round(sum(task.s3_requests for task in tasks) / n, 4),
         "cpu_us_per_creator": round(cpu / n * 1e6),
         "pure_cpu_us_per_creator": round(result.pure_cpu / n * 1e6),
         "cpu_over_pure": round(cpu / result.pure_cpu, 2) if result.pure_cpu else None,
+        "finishing_extra_cpu_us_per_creator_of_run": round(rates.finish.cpu * 1e6, 1),
+        "merge_cpu_us_per_creator": round(rates.finish.merge_cpu * 1e6, 1),
+        "merge_peak_bytes_per_creator": round(rates.memory),
         "run_wall_s": round(_sum(tasks, "wall"), 1),
     }
+
+
+def template_deployment() -> Deployment:
+    """MaximumConcurrency (the ShardTasks event source mapping), CreatorsPerTask (the
+    parameter's default, as the coordinator's environment gets it), the worker's timeout
+    and memory, from template.yaml."""
+    from bonus_local.template import load_template
+
+    template = load_template()
+    spec = template.function(FUNCTION_ID)
+    (sqs_event,) = [event for event in spec.events if event.type == "SQS"]
+    concurrency = int(sqs_event.properties["ScalingConfig"]["MaximumConcurrency"])
+    found = [
+        function.environment["CREATORS_PER_TASK"]
+        for function in template.functions.values()
+        if "CREATORS_PER_TASK" in function.environment
+    ]
+    if found:
+        creators_per_task = int(found[0])
+    else:  # no function is given it: the parameter's default, from the text
+        text = (REPOSITORY / "template.yaml").read_text()
+        match = re.search(r"^  CreatorsPerTask:\n(?:    .*\n)*?    Default: (\d+)", text, re.M)
+        if match is None:
+            raise RuntimeError("template.yaml has no CreatorsPerTask default")
+        creators_per_task = int(match.group(1))
+    return Deployment(concurrency, creators_per_task, spec.timeout, spec.memory_size)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -767,6 +1445,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--json", action="store_true", help="end with one JSON line of the headline figures"
     )
     parser.add_argument(
+        "--creators-per-task",
+        type=int,
+        default=None,
+        help="plan the run as a recurring month's (expecting the creators loaded) with this "
+        "CreatorsPerTask, so that buckets split; default: as a first computation (no "
+        "earlier summary: 64 shards)",
+    )
+    parser.add_argument(
         "--stock-moto",
         action="store_true",
         help="run on the stock moto server, without bench.common.patch_moto (very slow)",
@@ -776,23 +1462,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     prepare_process_environment()
     started = time.perf_counter()
-    results = [run_size(size, args.seed, not args.stock_moto) for size in sizes]
-
-    from bonus_local.template import load_template
-
-    spec = load_template().function(FUNCTION_ID)
-    buckets_per_task = int(spec.environment["BUCKETS_PER_TASK"])
-    (sqs_event,) = [event for event in spec.events if event.type == "SQS"]
-    concurrency = int(sqs_event.properties["ScalingConfig"]["MaximumConcurrency"])
-    tasks_per_phase = -(-CREATOR_BUCKETS // buckets_per_task)
+    results = [
+        run_size(size, args.seed, not args.stock_moto, args.creators_per_task) for size in sizes
+    ]
+    deployment = template_deployment()
 
     print(f"bench.compute: creators {', '.join(f'{s:,}' for s in sizes)}; {machine()}")
     print(load_summary())
-    print(
-        f"{CREATOR_BUCKETS} buckets, {buckets_per_task} a task: {tasks_per_phase} score tasks "
-        f"then {tasks_per_phase} issue tasks; MaximumConcurrency {concurrency}"
-    )
     for result in results:
+        print(
+            f"{result.creators:,} creators: {result.shards} shards ({CREATOR_BUCKETS} buckets x "
+            f"{result.splits}), {result.shards} score tasks, then issue tasks for the shards "
+            f"with creators (the last one finishes the run), then announce tasks; "
+            f"MaximumConcurrency {deployment.concurrency}"
+        )
         print(
             f"{result.creators:,} creators: {result.loaded.facts:,} fact items and "
             f"{result.loaded.events:,} events loaded in {result.loaded.seconds:,.0f} s; "
@@ -803,13 +1486,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(headline_table(results))
     print()
-    print("DynamoDB requests per creator, by operation:")
+    print("Requests per creator, by operation (SendMessageBatch: counted, not sent):")
     print(operations_table(results))
+    print()
+    print("The finishing task's merge, replayed on the stored fragments after the run:")
+    print(merge_table(results))
     if len(results) >= 2:
         print()
         print(growth_table(results[0], results[-1]))
+        print()
+        print("Per task and per creator, fitted from the two sizes:")
+        print(fit_table(results[0], results[-1]))
     print()
-    print(extrapolation(results[-1], tasks_per_phase, concurrency))
+    print(extrapolation(results[-1], deployment))
     print()
     print(f"total {time.perf_counter() - started:,.0f} s")
     if args.json:

@@ -290,34 +290,45 @@ def take_messages(pipeline: LocalPipeline, queue_logical_id: str) -> list[str]:
     return bodies
 
 
-@pytest.mark.parametrize("emulation", ["patched", "stock"], indirect=True)
-def test_issue_tasks_of_a_taken_over_run_redelivered_after_the_newer_run_write_nothing(
-    pipeline: LocalPipeline, emulation: Emulation, bus: BusCapture
-) -> None:
+def take_over_while_issuing(
+    pipeline: LocalPipeline, emulation: Emulation
+) -> tuple[str, str, list[str]]:
+    """Run A computes March up to its issue phase, whose tasks are taken off the queue;
+    a late event changes alice's points, A's hold goes stale (3 h) and run B takes the
+    period over and completes. Returns A's and B's run ids and A's issue tasks."""
     pipeline.put_facts(read_facts(SMALL / "facts.jsonl"))
     pipeline.send_engagement(read_engagement(SMALL / "engagement.jsonl"))
     results = ResultsStore(Table(emulation.dynamodb, emulation.table_name("BonusResultsTable")))
-    # Given run A scored and settled March, and its issue tasks are in flight
     stale = request(pipeline, "request-a")["started"][0]["run_id"]
     source = compute_source(pipeline)
     while (run := results.run("spring-bonus", MARCH, stale)) and not run.issue_tasks_sent:
         assert source.poll_once() > 0
     in_flight = take_messages(pipeline, "ComputeQueue")
     assert in_flight
-    # ... when a late event changes alice's points, A's hold goes stale (3 h), and run B
-    # takes the period over and completes
     late = json.loads(read_engagement(SMALL / "engagement.jsonl")[0])
     late = late["events"][0] if "events" in late else late
     pipeline.send_engagement([json.dumps({**late, "event_id": "late-1", "count": 900_000})])
-    four_hours_ago = to_utc_text(datetime.now(UTC) - timedelta(hours=4))
     emulation.dynamodb.update_item(
         TableName=emulation.table_name("BonusResultsTable"),
         Key={k: {"S": v} for k, v in keys.period_state_key("spring-bonus", MARCH).items()},
         UpdateExpression="SET active_since = :old",
-        ExpressionAttributeValues={":old": {"S": four_hours_ago}},
+        ExpressionAttributeValues={
+            ":old": {"S": to_utc_text(datetime.now(UTC) - timedelta(hours=4))}
+        },
     )
     newer = request(pipeline, "request-b")["started"][0]["run_id"]
     pipeline.settle()
+    return stale, newer, in_flight
+
+
+@pytest.mark.parametrize("emulation", ["patched", "stock"], indirect=True)
+def test_issue_tasks_of_a_taken_over_run_redelivered_after_the_newer_run_write_nothing(
+    pipeline: LocalPipeline, emulation: Emulation, bus: BusCapture
+) -> None:
+    results = ResultsStore(Table(emulation.dynamodb, emulation.table_name("BonusResultsTable")))
+    # Given run A scored and settled March with its issue tasks in flight, and run B took
+    # the period over (A's hold went stale) and completed on a late event
+    stale, newer, in_flight = take_over_while_issuing(pipeline, emulation)
     before = tables(pipeline, bus)
 
     # When A's issue tasks come back (a third receive, or a redrive from the DLQ)
@@ -340,29 +351,10 @@ def test_issue_tasks_of_a_taken_over_run_redelivered_after_the_newer_run_write_n
 def test_issue_tasks_that_lose_the_period_after_their_check_write_revisions_nobody_reads(
     pipeline: LocalPipeline, emulation: Emulation, bus: BusCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pipeline.put_facts(read_facts(SMALL / "facts.jsonl"))
-    pipeline.send_engagement(read_engagement(SMALL / "engagement.jsonl"))
     results = ResultsStore(Table(emulation.dynamodb, emulation.table_name("BonusResultsTable")))
-    # Given run A settled March and its issue tasks are in flight, and run B took the
-    # period over (A's hold went stale) and completed on a late event
-    stale = request(pipeline, "request-a")["started"][0]["run_id"]
-    source = compute_source(pipeline)
-    while (run := results.run("spring-bonus", MARCH, stale)) and not run.issue_tasks_sent:
-        assert source.poll_once() > 0
-    in_flight = take_messages(pipeline, "ComputeQueue")
-    late = json.loads(read_engagement(SMALL / "engagement.jsonl")[0])
-    late = late["events"][0] if "events" in late else late
-    pipeline.send_engagement([json.dumps({**late, "event_id": "late-1", "count": 900_000})])
-    emulation.dynamodb.update_item(
-        TableName=emulation.table_name("BonusResultsTable"),
-        Key={k: {"S": v} for k, v in keys.period_state_key("spring-bonus", MARCH).items()},
-        UpdateExpression="SET active_since = :old",
-        ExpressionAttributeValues={
-            ":old": {"S": to_utc_text(datetime.now(UTC) - timedelta(hours=4))}
-        },
-    )
-    request(pipeline, "request-b")
-    pipeline.settle()
+    # Given run A settled March with its issue tasks in flight, and run B took the period
+    # over (A's hold went stale) and completed on a late event
+    stale, _, in_flight = take_over_while_issuing(pipeline, emulation)
     before = tables(pipeline, bus)
 
     # When A's issue tasks run as if they had passed the fence just before B took over

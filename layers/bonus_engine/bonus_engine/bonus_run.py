@@ -407,9 +407,12 @@ def _expected_creators(program_id: str, period: Period, context: RunContext) -> 
 
 def _fan_out(run: Run, phase: Phase, shards: list[int], context: RunContext) -> None:
     """One task for every `buckets_per_task` shards: fewer, larger tasks cost fewer
-    requests; more, smaller ones finish sooner in parallel."""
+    requests; more, smaller ones finish sooner in parallel. The shards go out with the
+    buckets interleaved (every bucket's first range, then every bucket's second...), so
+    that the tasks running together write to different partitions."""
     assert context.tasks is not None
     size = context.buckets_per_task
+    shards = sorted(shards, key=lambda index: (index % run.splits, index // run.splits))
     context.tasks.send(
         [
             ShardTask(
