@@ -130,3 +130,35 @@ class BusCapture:
 
     def details(self, detail_type: str) -> list[dict[str, Any]]:
         return [event["detail"] for event in self.events(detail_type)]
+
+
+def create_keyed_table(client: Any, name: str, index_on_kind: bool = False) -> None:
+    """A table keyed like the engine's (pk, sk); with `index_on_kind`, a keys-only
+    index `by-kind` on (kind, sk)."""
+    attributes = [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
+    extra: dict[str, Any] = {}
+    if index_on_kind:
+        attributes.append({"AttributeName": "kind", "AttributeType": "S"})
+        extra["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": "by-kind",
+                "KeySchema": [
+                    {"AttributeName": "kind", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ]
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=attributes,
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )

@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 import pytest
+from integration_support import create_keyed_table
 
 from bonus_engine.storage.dynamo import Table
 from bonus_local import moto_speedups
@@ -50,7 +51,7 @@ def test_provisioning_again_changes_nothing(emulation: Emulation) -> None:
 
 def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    _create_table(client, "t")
+    create_keyed_table(client, "t", index_on_kind=True)
     table = Table(client, "t")
     rng = random.Random(4)
     table.batch_put(
@@ -105,7 +106,7 @@ def _speedup_installed() -> None:
 
 def _exercise_dynamodb(client: Any) -> None:
     """Every data-plane operation the engine uses, with the options it uses."""
-    _create_table(client, "v")
+    create_keyed_table(client, "v", index_on_kind=True)
     table = Table(client, "v")
     table.batch_put([{"pk": "P", "sk": f"s{n}", "n": n, "b": n % 2 == 0} for n in range(30)])
     table.put({"pk": "P", "sk": "z", "blob": b"\x00\x01", "m": {"a": [1, "x"]}})
@@ -143,30 +144,3 @@ def test_the_serialiser_check_catches_a_difference(
 
     with pytest.raises(moto_speedups.SerialiserMismatch):
         _exercise_dynamodb(client)
-
-
-def _create_table(client: Any, name: str) -> None:
-    """A table keyed like the engine's (pk, sk), with an index on `kind`."""
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "kind", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-kind",
-                "KeySchema": [
-                    {"AttributeName": "kind", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from integration_support import create_keyed_table
 
 from bonus_local import moto_speedups
 
@@ -28,21 +29,6 @@ def stock_then_patched(read: Callable[[], Any]) -> tuple[Any, Any]:
     return stock, read()
 
 
-def _table(client: Any, name: str) -> None:
-    client.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 def _pages(client: Any, **query: Any) -> list[dict[str, Any]]:
     """Every page of a query, with the keys moto answered (Items, Count, ScannedCount,
     LastEvaluatedKey)."""
@@ -57,7 +43,7 @@ def _pages(client: Any, **query: Any) -> list[dict[str, Any]]:
 
 def test_queries_with_a_sort_key_condition_answer_as_stock_moto(aws: None) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    _table(client, "q")
+    create_keyed_table(client, "q")
     rng = random.Random(11)
     for n in range(400):
         # P0: small items; P1: items so large that a run of them nears a page (the
@@ -144,7 +130,7 @@ def test_a_rule_delivers_the_event_stock_moto_delivers(aws: None) -> None:
 @pytest.mark.parametrize("pad", [404_000, 406_000])
 def test_items_near_the_size_limit_are_taken_or_refused_as_stock_moto(aws: None, pad: int) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    _table(client, "q")
+    create_keyed_table(client, "q")
 
     def put(sk: str) -> str:
         try:
