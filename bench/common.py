@@ -227,6 +227,51 @@ def read_chunks(size: int) -> int:
     return max(1, math.ceil(size / READ_UNIT_BYTES))
 
 
+INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds to each index entry's size
+
+
+@dataclass(frozen=True)
+class IndexSizing:
+    """A global secondary index as the sizing rules see it: an item written with both of
+    its key attributes is written to the index too, sized by the table's keys, the
+    index's keys and the attributes it projects, plus 100 bytes."""
+
+    name: str
+    keys: frozenset[str]  # the table's and the index's key attributes
+    projected: frozenset[str]  # INCLUDE's non-key attributes
+    projects_all: bool = False
+
+    def entry_size(self, item: Mapping[str, Mapping[str, Any]]) -> int | None:
+        """The size of the item's entry, or None when the item is not in the index."""
+        if not all(key in item for key in self.keys):
+            return None
+        kept = {
+            name: value
+            for name, value in item.items()
+            if self.projects_all or name in self.keys or name in self.projected
+        }
+        return item_size(kept) + INDEX_ENTRY_OVERHEAD
+
+
+def template_indexes(tables: Mapping[str, Any]) -> dict[str, list[IndexSizing]]:
+    """The global secondary indexes of the template's tables, by table name (`tables`:
+    the emulation's TableSpecs)."""
+    indexes: dict[str, list[IndexSizing]] = {}
+    for table in tables.values():
+        table_keys = {key["AttributeName"] for key in table.properties["KeySchema"]}
+        for index in table.properties.get("GlobalSecondaryIndexes", []):
+            projection = index["Projection"]
+            indexes.setdefault(table.name, []).append(
+                IndexSizing(
+                    index["IndexName"],
+                    frozenset(table_keys | {key["AttributeName"] for key in index["KeySchema"]}),
+                    frozenset(projection.get("NonKeyAttributes", [])),
+                    projection["ProjectionType"] == "ALL",
+                )
+            )
+    return indexes
+
+
 @dataclass
 class Capacity:
     """Read and write units of one table by DynamoDB's sizing rules."""
@@ -238,6 +283,7 @@ class Capacity:
     # write units by partition key (`pk`): what DynamoDB's per-partition limit applies to
     partition_write_units: Counter[str] = field(default_factory=Counter)
     transact_write_units: Decimal = Decimal(0)  # the part of write_units in transactions
+    index_write_units: Decimal = Decimal(0)  # the part of write_units in its indexes
 
     def add(self, other: "Capacity") -> None:
         self.read_units += other.read_units
@@ -246,6 +292,7 @@ class Capacity:
         self.bytes_written += other.bytes_written
         self.partition_write_units.update(other.partition_write_units)
         self.transact_write_units += other.transact_write_units
+        self.index_write_units += other.index_write_units
 
     @property
     def hottest_partition_write_units(self) -> int:
@@ -263,11 +310,13 @@ class CallRecorder:
     """Watches a boto3 client through botocore's event hooks: counts its requests by
     operation and keeps each DynamoDB call's parameters and response, so that capacity
     can be computed by the sizing rules *after* the timed section (the hooks themselves
-    only append to a list)."""
+    only append to a list). `indexes` (from `template_indexes`): what writing an item
+    also costs in the tables' global secondary indexes."""
 
-    def __init__(self) -> None:
+    def __init__(self, indexes: Mapping[str, list[IndexSizing]] | None = None) -> None:
         self.requests: Counter[str] = Counter()
         self._calls: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
+        self.indexes = dict(indexes or {})
 
     def attach(self, client: Any) -> None:
         client.meta.events.register("before-parameter-build", self._on_params)
@@ -289,8 +338,29 @@ class CallRecorder:
         tables: dict[str, Capacity] = defaultdict(Capacity)
         for operation, params, response in self._calls:
             _account(operation, params, response, tables)
+            if operation in ("PutItem", "BatchWriteItem"):
+                self._account_indexes(params, tables)
         self._calls = []
         return dict(tables)
+
+    def _account_indexes(self, params: Mapping[str, Any], tables: dict[str, Capacity]) -> None:
+        """Puts into an indexed table are written to each index that holds the item."""
+        if "Item" in params:
+            puts = {params["TableName"]: [params["Item"]]}
+        else:
+            puts = {
+                name: [request["PutRequest"]["Item"] for request in requests if "PutRequest" in request]
+                for name, requests in params["RequestItems"].items()
+            }
+        for name, items in puts.items():
+            for index in self.indexes.get(name, []):
+                for item in items:
+                    size = index.entry_size(item)
+                    if size is None:
+                        continue
+                    units = write_units(size)
+                    tables[name].write_units += units
+                    tables[name].index_write_units += units
 
 
 def _account(

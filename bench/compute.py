@@ -53,6 +53,7 @@ from bench.common import (
     prepare_process_environment,
     progress,
     render_table,
+    template_indexes,
 )
 from bonus_engine import aws_clients, bonus_run, dependencies
 from bonus_engine.bonus_run import RunContext, ShardTask, plan_splits, run_shard_task, start_run
@@ -441,7 +442,7 @@ def run_size(creators: int, seed: int, patched: bool, creators_per_task: int | N
         # The worker's context, built as the worker builds it (from its environment),
         # with the recorder on its clients and the compute queue in memory.
         dependencies.forget()
-        recorder = CallRecorder()
+        recorder = CallRecorder(template_indexes(emulation.template.tables))
         recorder.attach(aws_clients.dynamodb())
         recorder.attach(aws_clients.events())
         recorder.attach(aws_clients.s3())

@@ -308,6 +308,7 @@ class Emulation:
 
     @staticmethod
     def _create_table(client: "DynamoDBClient", name: str, properties: dict[str, Any]) -> None:
+        indexes = properties.get("GlobalSecondaryIndexes")
         try:
             client.create_table(
                 TableName=name,
@@ -315,6 +316,7 @@ class Emulation:
                 AttributeDefinitions=properties["AttributeDefinitions"],
                 BillingMode=properties.get("BillingMode", "PROVISIONED"),
                 SSESpecification={"Enabled": properties["SSESpecification"]["SSEEnabled"]},
+                **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceInUseException":

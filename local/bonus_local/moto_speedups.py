@@ -8,8 +8,13 @@ checks that, with and without them.
   partition's, so each Query costs as much as the table is large and a replay grows
   quadratically. DynamoDB reads only the partition. While moto's own `query` runs,
   `all_items()` here returns the queried partition alone (moto then sorts and filters
-  exactly as before). Queries on an index, and every other caller of `all_items()`
-  (Scan, for one), are untouched.
+  exactly as before). Every other caller of `all_items()` (Scan, for one) is untouched.
+- **Query on a global secondary index** walks every item of the table too, for each page.
+  Here the table's items are grouped by the index's partition key once, and grouped again
+  only after a write to that table (a put, delete or update of any kind, PartiQL
+  included), and moto receives the queried partition alone, in the order it sorts the
+  index (index sort key, then the table's keys). Indexes keyed by anything but strings
+  are left to moto.
 - **Every DynamoDB response** is serialised by walking botocore's output shape, about a
   millisecond per item returned: half of moto's time in a replay. The data-plane
   operations' results are plain JSON already (attribute values as `{"S": ...}`), so here
@@ -70,6 +75,11 @@ _ORIGINAL_ALL_ITEMS = Table.all_items
 _ORIGINAL_EXECUTE_RESULT = DynamoResult.execute_result
 _ORIGINAL_MODULES = backends.list_of_moto_modules
 _ORIGINAL_TRANSACT = models.DynamoDBBackend.transact_write_items
+_ORIGINAL_PUT = Table.put_item
+_ORIGINAL_DELETE = Table.delete_item
+_ORIGINAL_UPDATE = models.DynamoDBBackend.update_item
+_ORIGINAL_STATEMENT = models.DynamoDBBackend.execute_statement
+_ORIGINAL_STATEMENTS = models.DynamoDBBackend.batch_execute_statement
 _ORIGINAL_COPY_MODULE = models.copy  # type: ignore[attr-defined]
 # The attributes the later speed-ups replace (owner, name), and what moto had there.
 _REPLACED: list[tuple[Any, str]] = [
@@ -138,6 +148,11 @@ def install(verify: bool = False) -> None:
     backends.list_of_moto_modules = _moto_modules
     models.copy = _CopyWithoutTables  # type: ignore[attr-defined,assignment]
     models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Table.put_item = _put_item  # type: ignore[method-assign]
+    Table.delete_item = _delete_item  # type: ignore[method-assign]
+    models.DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
+    models.DynamoDBBackend.execute_statement = _execute_statement  # type: ignore[method-assign]
+    models.DynamoDBBackend.batch_execute_statement = _batch_execute_statement  # type: ignore[method-assign]
     replacements = {
         (core_responses, "method_names_from_class"): _method_names,
         (core_responses, "camelcase_to_underscores"): _camelcase_to_underscores,
@@ -165,6 +180,11 @@ def uninstall() -> None:
     backends.list_of_moto_modules = _ORIGINAL_MODULES
     models.copy = _ORIGINAL_COPY_MODULE  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = _ORIGINAL_TRANSACT  # type: ignore[method-assign]
+    Table.put_item = _ORIGINAL_PUT  # type: ignore[method-assign]
+    Table.delete_item = _ORIGINAL_DELETE  # type: ignore[method-assign]
+    models.DynamoDBBackend.update_item = _ORIGINAL_UPDATE  # type: ignore[method-assign]
+    models.DynamoDBBackend.execute_statement = _ORIGINAL_STATEMENT  # type: ignore[method-assign]
+    models.DynamoDBBackend.batch_execute_statement = _ORIGINAL_STATEMENTS  # type: ignore[method-assign]
     for owner, name in _REPLACED:
         setattr(owner, name, _ORIGINALS[(id(owner), name)])
 
@@ -202,6 +222,7 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
         _ORIGINAL_TRANSACT(self, transact_items)
     except Exception:
         for table, hash_key, range_key, before in reversed(snapshot):
+            _written(table)
             if before is None:
                 table.delete_item(hash_key, range_key)
             elif range_key is not None:
@@ -209,6 +230,42 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
             else:
                 table.items[hash_key] = before
         raise
+
+
+# --- writes: each table counts its own, so that an index's grouping knows when it is stale --
+
+
+def _written(table: Table) -> None:
+    table.__dict__["_speedup_writes"] = table.__dict__.get("_speedup_writes", 0) + 1
+
+
+def _put_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    _written(self)
+    return _ORIGINAL_PUT(self, *args, **kwargs)
+
+
+def _delete_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    _written(self)
+    return _ORIGINAL_DELETE(self, *args, **kwargs)
+
+
+def _update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+    table = self.tables.get(table_name)
+    if table is not None:
+        _written(table)  # moto updates a stored item in place
+    return _ORIGINAL_UPDATE(self, table_name, *args, **kwargs)
+
+
+def _execute_statement(self: Any, *args: Any, **kwargs: Any) -> Any:
+    for table in self.tables.values():
+        _written(table)
+    return _ORIGINAL_STATEMENT(self, *args, **kwargs)
+
+
+def _batch_execute_statement(self: Any, *args: Any, **kwargs: Any) -> Any:
+    for table in self.tables.values():
+        _written(table)
+    return _ORIGINAL_STATEMENTS(self, *args, **kwargs)
 
 
 # --- Query: the partition's items only ------------------------------------------------------
@@ -220,44 +277,109 @@ def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     # moto's arguments by name, whether it passed them by position or by name
     arguments = _QUERY_SIGNATURE.bind(self, hash_key, *args, **kwargs).arguments
     if arguments.get("index_name"):
-        return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
-    partition = self.items.get(hash_key, {})
-    _querying.partition = (self, _candidates(self, list(partition.values()), arguments))
+        found = _index_partition(self, arguments)
+        if found is None:
+            return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+        items, sort_attribute = found
+        candidates = _candidates(self, items, arguments, sort_attribute)
+    else:
+        partition = list(self.items.get(hash_key, {}).values())
+        candidates = _candidates(self, partition, arguments, None)
+    _querying.partition = (self, candidates)
     try:
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     finally:
         _querying.partition = None
 
 
-def _candidates(table: Table, items: list[Any], arguments: dict[str, Any]) -> list[Any]:
-    """The partition's items in the order moto sorts them (by sort key), and under a
-    sort-key condition only the run of items it keeps, with one neighbour on each side.
+def _index_partition(table: Table, arguments: dict[str, Any]) -> tuple[list[Any], str] | None:
+    """The items of the queried partition of a global secondary index keyed by strings,
+    and its sort key attribute; None when moto should walk the table itself."""
+    index = next((i for i in table.global_indexes if i.name == arguments["index_name"]), None)
+    if index is None or arguments.get("consistent_read"):
+        return None  # moto's own errors
+    hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+    ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+    conditions = arguments.get("hash_key_conditions") or []
+    if len(hashes) != 1 or len(ranges) != 1 or len(conditions) != 1:
+        return None
+    (attribute, value), sort_attribute = conditions[0], ranges[0]
+    if attribute != hashes[0] or value.type != "S":
+        return None
+    writes = table.__dict__.get("_speedup_writes", 0)
+    cached = table.__dict__.setdefault("_speedup_index_groups", {}).get(index.name)
+    if cached is None or cached[0] != writes:
+        cached = (writes, _group(_ORIGINAL_ALL_ITEMS(table), attribute, sort_attribute))
+        table.__dict__["_speedup_index_groups"][index.name] = cached
+    groups = cached[1]
+    if groups is None:
+        return None
+    return groups.get(value.value, []), sort_attribute
+
+
+def _group(items: Iterable[Any], attribute: str, sort_attribute: str) -> dict[str, list[Any]] | None:
+    """The items that have both index keys, by the index's partition value, each group
+    in moto's index order; None when a key is not a string (left to moto)."""
+    groups: dict[str, list[Any]] = {}
+    for item in items:
+        if not isinstance(item, Item):
+            continue
+        value, sort_value = item.attrs.get(attribute), item.attrs.get(sort_attribute)
+        if not value or not sort_value:
+            continue
+        if value.type != "S" or sort_value.type != "S" or item.hash_key.type != "S":
+            return None
+        if item.range_key is not None and item.range_key.type != "S":
+            return None
+        groups.setdefault(value.value, []).append(item)
+    return groups
+
+
+def _candidates(
+    table: Table, items: list[Any], arguments: dict[str, Any], index_sort: str | None
+) -> list[Any]:
+    """The partition's items in the order moto sorts them (by sort key: on an index
+    `index_sort`, then the table's keys), and under a sort-key condition only the run of
+    items it keeps, with one neighbour on each side.
 
     In moto's loop an item the condition rejects adds nothing and is not counted; it can
     only end the page (the last item kept becomes LastEvaluatedKey): the first one after
     the run if the limit is reached, or any one after it that would take the page past
     1 MB. The first is kept here; the second cannot happen while the run weighs less than
     1 MB less the largest item moto stores, else the whole partition goes to moto."""
-    strings = all(item.range_key.type == "S" for item in items)
-    if strings:  # a string's cast value is the string itself
-        ordered = sorted(items, key=lambda item: item.range_key.value)
-    else:
-        ordered = sorted(items, key=lambda item: item.range_key.cast_value)
+    if index_sort is None:
+        sort_attribute = table.range_key_attr
+
+        def sort_key(item: Any) -> Any:
+            return item.range_key
+
+        strings = all(item.range_key.type == "S" for item in items)
+        if strings:  # a string's cast value is the string itself
+            ordered = sorted(items, key=lambda item: item.range_key.value)
+        else:
+            ordered = sorted(items, key=lambda item: item.range_key.cast_value)
+    else:  # `_group` kept strings only
+        sort_attribute, strings = index_sort, True
+
+        def sort_key(item: Any) -> Any:
+            return item.attrs[index_sort]
+
+        ordered = sorted(items, key=lambda item: _index_order(item, index_sort))
     comparison = arguments.get("range_comparison")
     conditions = arguments.get("range_key_conditions") or []
     if (
         not comparison
         or arguments.get("filter_kwargs")
         or len(conditions) > 1
-        or (conditions and conditions[-1][0] != table.range_key_attr)
+        or (conditions and conditions[-1][0] != sort_attribute)
     ):
         return ordered
     bounds = arguments.get("range_objs") or []
     if strings and comparison == "BEGINS_WITH" and [bound.type for bound in bounds] == ["S"]:
         prefix = bounds[0].value  # moto's BEGINS_WITH: str.startswith on the cast values
-        kept = [n for n, item in enumerate(ordered) if item.range_key.value.startswith(prefix)]
+        kept = [n for n, item in enumerate(ordered) if sort_key(item).value.startswith(prefix)]
     else:
-        kept = [n for n, item in enumerate(ordered) if item.range_key.compare(comparison, bounds)]
+        kept = [n for n, item in enumerate(ordered) if sort_key(item).compare(comparison, bounds)]
     if not kept:
         return []
     first, last = kept[0], kept[-1]
@@ -265,6 +387,12 @@ def _candidates(table: Table, items: list[Any], arguments: dict[str, Any]) -> li
     if run + MOTO_ITEM_SIZE_LIMIT > RESULT_SIZE_LIMIT:
         return ordered
     return ordered[max(first - 1, 0) : last + 2]
+
+
+def _index_order(item: Any, index_sort: str) -> tuple[Any, ...]:
+    """moto's order of an index partition: its sort key, then the table's keys."""
+    table_range = item.range_key.value if item.range_key is not None else ""
+    return (item.attrs[index_sort].value, item.hash_key.value, table_range)
 
 
 def _all_items(self: Table) -> Any:

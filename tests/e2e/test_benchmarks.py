@@ -41,7 +41,7 @@ def test_the_ingestion_benchmark_counts_every_event_once_in_both_shapes() -> Non
     for shape in figures.values():
         assert shape["events"] > 300  # 300 and those of the resent messages
         assert shape["write_requests_per_event"] > 0
-        assert shape["write_units_per_accepted"] >= 2  # the event and its register entry
+        assert shape["write_units_per_accepted"] >= 2  # the event and its month index entry
 
 
 def test_the_computation_benchmark_completes_a_run_for_every_creator() -> None:

@@ -171,8 +171,7 @@ def bus(emulation: Emulation) -> BusCapture:
 _CLEAN: dict[str, Any] = {}
 
 EXPECTED_SITES = {
-    "IngestEngagementFunction:BatchWriteItem:ENG",
-    "IngestEngagementFunction:BatchWriteItem:EVENTID",
+    "IngestEngagementFunction:BatchWriteItem:EVENT",
     "IngestEngagementFunction:BatchWriteItem:CHANGED",
     "IngestEngagementFunction:BatchWriteItem:REJECTED",
     "CheckEligibilityFunction:BatchWriteItem:CHANGED",  # a fact and its change markers

@@ -159,10 +159,10 @@ def stored_event_ids(emulation: Emulation) -> list[str]:
     table = emulation.table_name("EngagementTable")
     items = emulation.dynamodb.scan(TableName=table)["Items"]
     return sorted(
-        # sk: <slot>#<creator_id>#<event_id>; no id admits `#`
-        item["sk"]["S"].rsplit("#", 1)[1]
+        # pk: EVENT#<event_id>; no id admits `#`
+        item["pk"]["S"].removeprefix("EVENT#")
         for item in items
-        if item["pk"]["S"].startswith("ENG#")
+        if item["pk"]["S"].startswith("EVENT#")
     )
 
 

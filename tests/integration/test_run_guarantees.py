@@ -156,7 +156,7 @@ def test_engagement_expires_when_the_retention_parameter_says(
     items = emulation.dynamodb.scan(TableName=emulation.table_name("EngagementTable"))["Items"]
 
     expiries = {int(item["expires_at"]["N"]) for item in items if "digest" in item}
-    assert len(expiries) == 1  # events and their event_id register entries alike
+    assert len(expiries) == 1  # every event of the month alike
     # March ends 2026-04-01T00:00Z; EngagementRetentionDays defaults to 400
     assert expiries == {int(datetime(2027, 5, 6, tzinfo=UTC).timestamp())}
 

@@ -171,6 +171,9 @@ def _actions(service: str, operation: str, params: dict[str, Any]) -> Iterator[t
         elif "RequestItems" in params:
             for table in params["RequestItems"]:
                 yield f"dynamodb:{operation}", table_arn.format(table)
+        elif "IndexName" in params:
+            index = f"{params['TableName']}/index/{params['IndexName']}"
+            yield f"dynamodb:{operation}", table_arn.format(index)
         else:
             yield f"dynamodb:{operation}", table_arn.format(params["TableName"])
     elif service == "sqs":

@@ -20,8 +20,8 @@ def sort_keys(creator_id: str) -> list[tuple[str, str]]:
     return [
         tuple(key.values())  # type: ignore[misc]
         for key in (
-            keys.engagement_key(MARCH, creator_id, "zz-evt.last"),
-            keys.engagement_key(MARCH, creator_id, "0"),
+            keys.engagement_index_key(MARCH, creator_id, "zz-evt.last"),
+            keys.engagement_index_key(MARCH, creator_id, "0"),
             keys.fact_key(creator_id, "2026-03-01T00:00:00.000000Z", "f" * 64),
             keys.decision_key(creator_id, "zz-program"),
             keys.statement_key("p", MARCH, creator_id, 999999, "zz-run"),

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+from bonus_engine.storage.keys import Index
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -188,10 +190,13 @@ class Table:
         consistent: bool = False,
         between: tuple[str, str] | None = None,
         names: Mapping[str, str] | None = None,
+        index: Index | None = None,
     ) -> Iterator[Item]:
-        """Every item of a partition (optionally: sort keys with a prefix, after a value,
-        or between two values, inclusive), following pagination."""
-        kwargs = self._key_condition(partition, prefix, after, between)
+        """Every item of a partition of the table or of one of its indexes (optionally:
+        sort keys with a prefix, after a value, or between two values, inclusive),
+        following pagination. An index is read eventually consistent, as DynamoDB
+        allows."""
+        kwargs = self._key_condition(partition, prefix, after, between, index)
         kwargs.update(ScanIndexForward=not newest_first, ConsistentRead=consistent)
         if limit is not None:
             kwargs["Limit"] = limit
@@ -288,25 +293,30 @@ class Table:
         prefix: str | None,
         after: str | None,
         between: tuple[str, str] | None = None,
+        index: Index | None = None,
     ) -> dict[str, Any]:
         """A Query's key condition: the partition, and a sort-key prefix, lower bound or
         range."""
-        condition = "pk = :pk"
+        pk, sk = (index.partition, index.sort) if index else ("pk", "sk")
+        condition = f"{pk} = :pk"
         values: dict[str, Any] = {":pk": partition}
         if between is not None:
-            condition += " AND sk BETWEEN :first AND :last"
+            condition += f" AND {sk} BETWEEN :first AND :last"
             values[":first"], values[":last"] = between
         elif prefix is not None:
-            condition += " AND begins_with(sk, :prefix)"
+            condition += f" AND begins_with({sk}, :prefix)"
             values[":prefix"] = prefix
         elif after is not None:
-            condition += " AND sk > :after"
+            condition += f" AND {sk} > :after"
             values[":after"] = after
-        return {
+        request: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": to_attributes(values),
         }
+        if index is not None:
+            request["IndexName"] = index.name
+        return request
 
     def query_page(
         self,

@@ -1,10 +1,12 @@
-"""The engagement table: one item per accepted event, keyed by creator bucket, month,
-creator and event_id.
+"""The engagement table: one item per accepted event, keyed by its event_id, and filed by
+the month index under its creator's bucket and month.
 
 Access patterns (docs/STORAGE.md has the costs):
 - record a message's events: BatchGetItem (which already exist?) then BatchWriteItem;
-- one creator's month: Query pk = ENG#<month>#<bucket>, begins_with(sk, <creator>#);
-- one bucket's month (a computation shard): Query pk = ENG#<month>#<bucket>, paginated.
+- one creator's month: Query the index, month_bucket = ENG#<month>#<bucket>,
+  begins_with(creator_event, <slot>#<creator>#);
+- a shard's month: Query the index, month_bucket = ENG#<month>#<bucket>,
+  creator_event BETWEEN the shard's slots, paginated.
 """
 
 from collections import defaultdict
@@ -60,20 +62,18 @@ class EngagementStore:
         duplicate (nothing is written); with other content (another count, post, creator
         or instant, even in another month), a conflict: the first stands.
 
-        Each accepted event is two items, both naturally idempotent BatchWriteItem puts:
-        the event itself in its creator's month (what the computation reads), then its
-        entry in the event_id register (what the dedupe reads). The register is written
-        only once every event item is stored, in a batch of its own: an event whose
-        register entry exists is always stored, and a message that failed halfway finds
-        on redelivery the events it had not registered, and puts them again. Events of a
-        period that had already closed leave a change marker first, so that the scheduled
-        run recomputes it.
+        An accepted event is one item keyed by its event_id, so the dedupe reads the
+        events themselves (a strongly consistent BatchGetItem of up to 100 keys), and the
+        new ones are naturally idempotent BatchWriteItem puts of 25. The month index
+        (`ENGAGEMENT_BY_MONTH`) files each under its creator's bucket and month for the
+        computation. A message that failed halfway finds on redelivery the events it had
+        stored, as duplicates, and puts the others. Events of a period that had already
+        closed leave a change marker first, so that the scheduled run recomputes it.
 
-        The read is strongly consistent, so an event registered by any invocation that
-        has finished is found. Two invocations holding the same event_id at the same
-        moment can both find nothing: with the same content, the event is still stored
-        once; with other content, both copies are stored and the later register entry
-        stands (docs/STORAGE.md)."""
+        An event stored by any invocation that has finished is found. Two invocations
+        holding the same event_id at the same moment can both find nothing: the event is
+        still stored once, and with other content the later put stands
+        (docs/STORAGE.md)."""
         result = RecordResult()
         first: dict[str, tuple[int, EngagementEvent]] = {}
         for index, event in enumerate(events):
@@ -85,16 +85,16 @@ class EngagementStore:
             else:
                 result.conflicts.append(index)
 
-        registered = {
+        stored = {
             item["pk"]: item["digest"]
             for item in self.table.batch_get(
-                [keys.event_id_key(event_id) for event_id in first],
+                [keys.event_key(event_id) for event_id in first],
                 projection="pk, digest",
                 consistent=True,
             )
         }
         for event_id, (index, event) in first.items():
-            digest = registered.get(keys.event_id_key(event_id)["pk"])
+            digest = stored.get(keys.event_key(event_id)["pk"])
             if digest is None:
                 result.new.append(event)
             elif digest == event.content_digest:
@@ -110,7 +110,6 @@ class EngagementStore:
         self.table.batch_put(
             [_event_item(event, accepted_text, self.retention_days) for event in result.new]
         )
-        self.table.batch_put([_register_item(event, self.retention_days) for event in result.new])
         return result
 
     def shard_engagement(
@@ -122,7 +121,11 @@ class EngagementStore:
         tallies: dict[str, dict[TallyKey, int]] = defaultdict(lambda: defaultdict(int))
         partition = keys.engagement_partition(period, shard.bucket)
         for item in self.table.query(
-            partition, between=shard.sort_key_range(), projection=_TALLIED, names=_RESERVED
+            partition,
+            between=shard.sort_key_range(),
+            projection=_TALLIED,
+            names=_RESERVED,
+            index=keys.ENGAGEMENT_BY_MONTH,
         ):
             key: TallyKey = (item["post_id"], item["format"], item["metric"], item["quality"])
             tallies[item["creator_id"]][key] += int(item["count"])
@@ -133,35 +136,22 @@ class EngagementStore:
         return result
 
     def creator_events(self, period: Period, creator_id: str) -> list[Item]:
-        """One creator's accepted events of one month (one Query)."""
+        """One creator's accepted events of one month (one Query of the month index)."""
         partition = keys.engagement_partition(period, keys.creator_bucket(creator_id))
-        return list(self.table.query(partition, prefix=keys.creator_prefix(creator_id)))
+        return list(
+            self.table.query(
+                partition, prefix=keys.creator_prefix(creator_id), index=keys.ENGAGEMENT_BY_MONTH
+            )
+        )
 
     def changed_since(self, period: Period, since: datetime) -> bool:
         return changed_since(self.table, period, since)
 
 
-def _register_item(event: EngagementEvent, retention_days: int) -> Item:
-    """The event_id's entry in the register: what was accepted under it, and where."""
-    return {
-        **keys.event_id_key(event.event_id),
-        "digest": event.content_digest,
-        "creator_id": event.creator_id,
-        "period": event.period.name,
-        "expires_at": engagement_expiry(event.period, retention_days),
-    }
-
-
-def _key(event: EngagementEvent) -> tuple[str, str]:
-    key = keys.engagement_key(event.period, event.creator_id, event.event_id)
-    return key["pk"], key["sk"]
-
-
 def _event_item(event: EngagementEvent, accepted_text: str, retention_days: int) -> Item:
-    pk, sk = _key(event)
     return {
-        "pk": pk,
-        "sk": sk,
+        **keys.event_key(event.event_id),
+        **keys.engagement_index_key(event.period, event.creator_id, event.event_id),
         "creator_id": event.creator_id,
         "post_id": event.post_id,
         "format": event.format,

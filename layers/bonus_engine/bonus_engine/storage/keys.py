@@ -23,6 +23,19 @@ SLOTS = 65536  # slots of a bucket: the most a bucket can be split into
 Key = dict[str, str]
 
 
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index: its name and key attributes, as template.yaml has them."""
+
+    name: str
+    partition: str
+    sort: str
+
+
+# The engagement table's month index: a shard's events by `sk BETWEEN`, as on the facts.
+ENGAGEMENT_BY_MONTH = Index("EngagementByMonth", "month_bucket", "creator_event")
+
+
 def _digest(creator_id: str) -> bytes:
     return hashlib.sha256(require_id("creator_id", creator_id).encode()).digest()
 
@@ -88,19 +101,23 @@ class Shard:
 
 
 def engagement_partition(period: Period, bucket: int) -> str:
+    """A bucket's month of engagement: the partition of the table's month index."""
     return f"ENG#{period.name}#{_bucket(bucket)}"
 
 
-def engagement_key(period: Period, creator_id: str, event_id: str) -> Key:
+def event_key(event_id: str) -> Key:
+    """An accepted event, keyed by its event_id alone (one partition each: no hot key,
+    and an event_id is stored once whatever its creator or month)."""
+    return {"pk": f"EVENT#{require_id('event_id', event_id)}", "sk": "-"}
+
+
+def engagement_index_key(period: Period, creator_id: str, event_id: str) -> Key:
+    """Where an event sits in the month index (`ENGAGEMENT_BY_MONTH`): its creator's
+    bucket and month, then the creator's slot, id and the event_id."""
     return {
-        "pk": engagement_partition(period, creator_bucket(creator_id)),
-        "sk": f"{creator_prefix(creator_id)}{require_id('event_id', event_id)}",
+        ENGAGEMENT_BY_MONTH.partition: engagement_partition(period, creator_bucket(creator_id)),
+        ENGAGEMENT_BY_MONTH.sort: f"{creator_prefix(creator_id)}{require_id('event_id', event_id)}",
     }
-
-
-def event_id_key(event_id: str) -> Key:
-    """An accepted event_id in the register (one partition each: no hot key)."""
-    return {"pk": f"EVENTID#{require_id('event_id', event_id)}", "sk": "-"}
 
 
 def creator_prefix(creator_id: str) -> str:
