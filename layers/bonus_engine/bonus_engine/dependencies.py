@@ -104,7 +104,7 @@ def for_coordinator() -> tuple["RunContext", int]:
 @cache
 def for_shards() -> "RunContext":
     from bonus_engine.bonus_run import RunContext
-    from bonus_engine.messaging import EventPublisher, TaskQueue
+    from bonus_engine.messaging import ANNOUNCE_IN_FLIGHT, EventPublisher, TaskQueue
     from bonus_engine.settings import ShardSettings, programs_in
     from bonus_engine.storage.engagement_store import EngagementStore
     from bonus_engine.storage.export_store import ExportStore
@@ -120,7 +120,9 @@ def for_shards() -> "RunContext":
         rejections=RejectionStore(_table(settings.rejections_table)),
         results=ResultsStore(_table(settings.results_table)),
         tasks=TaskQueue(aws_clients.sqs(), settings.compute_queue_url),
-        publisher=EventPublisher(aws_clients.events(), settings.event_bus_name),
+        publisher=EventPublisher(
+            aws_clients.events(), settings.event_bus_name, in_flight=ANNOUNCE_IN_FLIGHT
+        ),
         buckets_per_task=settings.buckets_per_task,
         retention_days=settings.retention_days,
         exports=ExportStore(aws_clients.s3(), settings.payout_bucket_name),
