@@ -61,7 +61,7 @@ from bonus_engine.computation import CreatorInputs, compute_period
 from bonus_engine.eligibility import judge_eligibility
 from bonus_engine.engagement import EngagementEvent
 from bonus_engine.facts import parse_fact
-from bonus_engine.messaging import TaskQueue
+from bonus_engine.messaging import ANNOUNCE_IN_FLIGHT, TaskQueue
 from bonus_engine.payout_export import assemble_payout_export, merge_fragments, parse_payout_csv
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import load_programs
@@ -860,10 +860,14 @@ class PhaseRates:
     write_units: float  # w: write units per creator (sizing rules)
     hot_units: float = 0.0  # h: write units per creator to a task's busiest key of hot_key
     hot_key: str = ""
+    overlapped: float = 0.0  # p: the part of r sent `in_flight` at a time (PutEvents)
+    in_flight: int = 1
 
     def seconds(self, latency: float) -> float:
-        """A task's seconds per creator: c + r x L (one request at a time)."""
-        return self.cpu + self.requests * latency
+        """A task's seconds per creator: c + (r - p) x L + p x L / in_flight (one request
+        at a time, but the announcements' PutEvents, `in_flight` at a time)."""
+        alone = self.requests - self.overlapped
+        return self.cpu + (alone + self.overlapped / self.in_flight) * latency
 
 
 @dataclass(frozen=True)
@@ -968,7 +972,11 @@ def phase_rates(result: SizeResult) -> Rates:
             cpu=(_sum(issue, "cpu") - extra_cpu) / n,
             requests=(_sum(issue, "requests") - extra_requests) / n,
         ),
-        announce=rates("announce", result.phase("announce")),
+        announce=replace(
+            rates("announce", result.phase("announce")),
+            overlapped=sum(task.put_events for task in result.phase("announce")) / n,
+            in_flight=ANNOUNCE_IN_FLIGHT,
+        ),
         finish=finish,
         recompute_finish=replace(
             finish,
@@ -1196,8 +1204,10 @@ def extrapolate(rates: Rates, deployment: Deployment) -> str:
         f"every figure below is arithmetic on the measured inputs of this table, with L an "
         "assumed latency of one request from Lambda).",
         f"Shards S = {CREATOR_BUCKETS} x plan_splits(N, CreatorsPerTask {cpt:,}); a task "
-        "holds N / S creators and takes N / S x (c + r x L) s; c = CPU s/creator, r = requests"
-        "/creator (DynamoDB, PutEvents, S3, SQS SendMessageBatch), one at a time.",
+        "holds N / S creators and takes N / S x (c + (r - p) x L + p x L / "
+        f"{ANNOUNCE_IN_FLIGHT}) s; c = CPU s/creator, r = requests/creator (DynamoDB, "
+        "PutEvents, S3, SQS SendMessageBatch), one at a time but p, the announcements' "
+        f"PutEvents, {ANNOUNCE_IN_FLIGHT} in flight at once.",
         "Finishing task's extra (its work beyond its own shard's issuing: the last issue "
         "task's CPU and requests above the other issue tasks' median): upper = N x f + (S x "
         "q_s + q_0) x L, f = all its extra CPU per creator of the run (it includes what "
@@ -1221,9 +1231,16 @@ def extrapolate(rates: Rates, deployment: Deployment) -> str:
         "",
         "Measured inputs (per creator of the run, from this run):",
         render_table(
-            ["phase", "c us/creator", "r req/creator", "w WCU/creator", "h WCU/creator"],
             [
-                [p.phase, p.cpu * 1e6, p.requests, p.write_units, p.hot_units]
+                "phase",
+                "c us/creator",
+                "r req/creator",
+                "p of r in flight",
+                "w WCU/creator",
+                "h WCU/creator",
+            ],
+            [
+                [p.phase, p.cpu * 1e6, p.requests, p.overlapped, p.write_units, p.hot_units]
                 for p in (rates.score, rates.issue, rates.announce)
             ],
         ),
