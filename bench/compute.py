@@ -62,7 +62,14 @@ from bonus_engine.eligibility import judge_eligibility
 from bonus_engine.engagement import EngagementEvent
 from bonus_engine.facts import parse_fact
 from bonus_engine.messaging import ANNOUNCE_IN_FLIGHT, TaskQueue
-from bonus_engine.payout_export import assemble_payout_export, merge_fragments, parse_payout_csv
+from bonus_engine.storage.export_store import FRAGMENT_SPOOL_BYTES
+from bonus_engine.payout_export import (
+    SPOOL_BYTES,
+    assemble_payout_export,
+    merge_fragments,
+    payout_csv_key,
+    read_payout_csv,
+)
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import load_programs
 from bonus_engine.storage.dynamo import Item, Table, to_attributes
@@ -91,7 +98,11 @@ PARTITION_WRITE_LIMIT = 1_000
 NEW_TABLE_WRITES = 4_000  # a new on-demand table at once; it doubles its previous peak
 ACCOUNT_CONCURRENCY = 1_000  # Lambda's default concurrent executions, a Region
 S3_OPERATIONS = ("PutObject", "GetObject", "ListObjectsV2", "HeadObject")
+KB = 1024
 MB = 1024 * 1024
+# The merge's own memory besides its spools (buffers, the digest, the row being written):
+# an allowance (an assumption), not measured apart from the spools.
+MERGE_BASE_BYTES = 4 * MB
 
 
 # --- the data ----------------------------------------------------------------------------
@@ -509,41 +520,48 @@ def replay_merge(program: Any, period: Period, run_id: str, context: RunContext)
     revision = run.summary_revision
     shards = [i for i, s in sorted(context.results.issued_shards(run).items()) if s.creators]
 
-    def fragments() -> Iterator[bytes]:
-        return exports.fragments(PROGRAM_ID, period, run_id, shards)
+    def fragments(files: ExitStack) -> list[Any]:
+        return exports.fragments(PROGRAM_ID, period, run_id, shards, files)
 
-    def assemble(data: Sequence[bytes] | Iterator[bytes], previous: Any, number: int) -> Any:
+    def assemble(data: Sequence[Any], previous: Any, number: int) -> Any:
         return assemble_payout_export(
             PROGRAM_ID, period, number, program.content_hash, merge_fragments(data), previous
         )
 
-    read = list(fragments())
+    with ExitStack() as files:
+        read = [copy.read() for copy in fragments(files)]
+        stored_copy = exports._download(payout_csv_key(PROGRAM_ID, period, revision), files)
+        stored = stored_copy.read() if stored_copy is not None else None
     cpu = time.process_time()
-    export = assemble(read, {}, revision)
+    export = assemble(read, (), revision)
     cpu = time.process_time() - cpu
-    stored = exports._get(export.csv_key)  # the file the run wrote
-    if stored != export.csv_bytes:
+    csv_bytes = export.csv_bytes
+    if stored != csv_bytes:  # the file the run wrote
         raise RuntimeError("the replayed merge differs from the run's payout file")
     recompute_cpu = time.process_time()
-    assemble(read, parse_payout_csv(export.csv_bytes), revision + 1)
+    assemble(read, read_payout_csv(csv_bytes.splitlines(keepends=True)), revision + 1)
     recompute_cpu = time.process_time() - recompute_cpu
+    fragment_bytes = sum(len(data) for data in read)
     del read
 
+    # Memory as the finishing task spends it: fragments and the previous file copied to
+    # temporary files and read a line at a time, the CSV written to one.
     tracemalloc.start()
     try:
-        assemble(fragments(), {}, revision)
+        with ExitStack() as files:
+            assemble(fragments(files), (), revision).csv_file.close()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.reset_peak()
-        previous = exports.previous_amounts(PROGRAM_ID, period, revision + 1)
-        assemble(fragments(), previous, revision + 1)
-        del previous
+        with ExitStack() as files:
+            previous = exports.previous_paid(PROGRAM_ID, period, revision + 1, files)
+            assemble(fragments(files), previous, revision + 1).csv_file.close()
         recompute_peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     return Merge(
         fragments=len(shards),
-        fragment_bytes=sum(len(data) for data in fragments()),
-        csv_bytes=len(export.csv_bytes),
+        fragment_bytes=fragment_bytes,
+        csv_bytes=len(csv_bytes),
         cpu=cpu,
         peak_bytes=peak,
         recompute_cpu=recompute_cpu,
@@ -918,6 +936,9 @@ class Rates:
     recompute_finish: FinishRates  # a recomputation's (the previous file read too)
     memory: float  # the merge's peak traced bytes per creator of the run
     recompute_memory: float
+    fragment_disk: float  # bytes per creator of the fragments (the merge's temporary files)
+    csv_disk: float  # bytes per creator of the CSV (written to one; a recomputation's
+    # previous file is copied to another)
 
 
 def phase_rates(result: SizeResult) -> Rates:
@@ -988,6 +1009,8 @@ def phase_rates(result: SizeResult) -> Rates:
         ),
         memory=merge.peak_bytes / n if merge else 0.0,
         recompute_memory=merge.recompute_peak_bytes / n if merge else 0.0,
+        fragment_disk=merge.fragment_bytes / n if merge else 0.0,
+        csv_disk=merge.csv_bytes / n if merge else 0.0,
     )
 
 
@@ -1015,6 +1038,17 @@ class Sizing:
     draft_wcu: float  # a shard's DRAFT partition: one score task
     memory_mb: float  # the finishing task's merge, traced
     recompute_memory_mb: float
+    disk_mb: float  # its temporary files, a recomputation's (the previous file too)
+
+
+def merge_memory(uncapped: float, shards: int, previous: bool) -> float:
+    """The merge's memory at most, in bytes: what it took per creator in the measured run
+    (everything small enough to stay in memory), capped by its spools: the CSV and the
+    previous file in memory up to SPOOL_BYTES each, each fragment up to
+    FRAGMENT_SPOOL_BYTES, and a line of each fragment in the k-way merge's heap (1 KB
+    counted)."""
+    spools = SPOOL_BYTES * (2 if previous else 1) + shards * (FRAGMENT_SPOOL_BYTES + KB)
+    return min(uncapped, spools + MERGE_BASE_BYTES)
 
 
 def sizing(
@@ -1051,8 +1085,9 @@ def sizing(
         * rates.issue.hot_units
         / rates.issue.seconds(latency),
         draft_wcu=rates.score.hot_units / rates.score.seconds(latency),
-        memory_mb=creators * rates.memory / MB,
-        recompute_memory_mb=creators * rates.recompute_memory / MB,
+        memory_mb=merge_memory(creators * rates.memory, shards, previous=False) / MB,
+        recompute_memory_mb=merge_memory(creators * rates.recompute_memory, shards, True) / MB,
+        disk_mb=creators * (rates.fragment_disk + 2 * rates.csv_disk) / MB,
     )
 
 
@@ -1075,6 +1110,7 @@ class Deployment:
     creators_per_task: int  # CreatorsPerTask
     timeout: int  # the worker's
     memory_mb: int  # the worker's
+    ephemeral_mb: int = 512  # the worker's /tmp
 
 
 def _limits(
@@ -1126,6 +1162,11 @@ def _limits(
         (
             f"a recomputation's merge passes {deployment.memory_mb:,} MB",
             lambda n: at_template(n).recompute_memory_mb > deployment.memory_mb,
+        ),
+        (
+            f"a recomputation's temporary files pass the worker's {deployment.ephemeral_mb:,} "
+            "MB of /tmp",
+            lambda n: at_template(n).disk_mb > deployment.ephemeral_mb,
         ),
         (
             f"no concurrency keeps the run within {RUN_LIMIT_S // 60} min",
@@ -1225,7 +1266,8 @@ def extrapolate(rates: Rates, deployment: Deployment) -> str:
         "splits issue tasks of a bucket are queued together; h = write units per creator "
         "to a task's busiest STATEMENTS key); a shard's DRAFT partition = h / (c + r x L) "
         "of the score phase (one task). Memory: the merge's peak traced bytes per creator "
-        "x N (Python's own allocations; the runtime's baseline is not included).",
+        "x N, capped by its spools (Python's own allocations; the runtime's baseline is not "
+        "included); /tmp: N x (fragment bytes + 2 x CSV bytes) per creator.",
         f"Template: MaximumConcurrency {k}, CreatorsPerTask {cpt:,}, the worker's timeout "
         f"{deployment.timeout} s and {deployment.memory_mb:,} MB.",
         "",
@@ -1268,7 +1310,11 @@ def extrapolate(rates: Rates, deployment: Deployment) -> str:
             ],
         ),
         f"Merge memory: {rates.memory:,.0f} bytes per creator (first computation), "
-        f"{rates.recompute_memory:,.0f} (recomputation).",
+        f"{rates.recompute_memory:,.0f} (recomputation), at most the spools' "
+        f"{SPOOL_BYTES // MB} MB (the CSV; and the previous file) + S x "
+        f"{FRAGMENT_SPOOL_BYTES // KB} KB (the fragments) + {MERGE_BASE_BYTES // MB} MB; "
+        f"temporary files {rates.fragment_disk:,.0f} + {rates.csv_disk:,.0f} bytes per "
+        "creator (the fragments + the CSV; a recomputation copies the previous CSV too).",
         "",
     ]
     task_rows: list[list[object]] = []
@@ -1448,7 +1494,9 @@ def template_deployment() -> Deployment:
         if match is None:
             raise RuntimeError("template.yaml has no CreatorsPerTask default")
         creators_per_task = int(match.group(1))
-    return Deployment(concurrency, creators_per_task, spec.timeout, spec.memory_size)
+    return Deployment(
+        concurrency, creators_per_task, spec.timeout, spec.memory_size, spec.ephemeral_storage_mb
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

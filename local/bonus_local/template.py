@@ -92,6 +92,7 @@ class FunctionSpec:
     timeout: int
     memory_size: int
     events: list[EventSpec]
+    ephemeral_storage_mb: int = 512  # /tmp, Lambda's default
     event_invoke_config: dict[str, Any] = field(default_factory=dict)
     policy_statements: list[dict[str, Any]] = field(default_factory=list)
 
@@ -207,6 +208,11 @@ def _function(
         timeout=int(properties.get("Timeout", globals_.get("Timeout", 3))),
         memory_size=int(properties.get("MemorySize", globals_.get("MemorySize", 128))),
         events=events,
+        ephemeral_storage_mb=int(
+            properties.get("EphemeralStorage", globals_.get("EphemeralStorage", {})).get(
+                "Size", 512
+            )
+        ),
         event_invoke_config=resolver.resolve(properties.get("EventInvokeConfig", {})),
         policy_statements=[
             statement

@@ -73,6 +73,7 @@ def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None
         {"partition": "P3", "after": "b#0700"},
         {"partition": "P0", "newest_first": True, "limit": 7},
         {"partition": "P4", "prefix": "c#", "newest_first": True},
+        {"partition": "P1", "prefix": "a#", "projection": "sk, n, absent"},
         {"partition": "missing"},
     ]
 

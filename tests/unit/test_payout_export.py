@@ -6,15 +6,19 @@ import csv
 import hashlib
 import io
 import json
+import tracemalloc
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bonus_engine import payout_export
 from bonus_engine.money import format_minor
 from bonus_engine.payout_export import (
     CSV_HEADER,
     ExportedAmount,
+    LatestAmount,
     PayoutExport,
     PayoutFileError,
     build_payout_export,
@@ -279,12 +283,62 @@ def test_a_written_csv_reads_back_as_what_each_creator_is_paid() -> None:
         ",".join(CSV_HEADER).encode()
         + b"\nalice,US,USD,10,0.10,1,0,10\nalice,US,USD,1,0.01,1,0,1\n",
         b"\xff\xfe",
+        ",".join(CSV_HEADER).encode()
+        + b"\nbob,US,USD,10,0.10,1,0,10\nalice,US,USD,1,0.01,1,0,1\n",
     ],
-    ids=["empty", "header", "amount", "currency", "fields", "twice", "utf-8"],
+    ids=["empty", "header", "amount", "currency", "fields", "twice", "utf-8", "order"],
 )
 def test_a_file_this_module_did_not_write_is_refused(data: bytes) -> None:
     with pytest.raises(PayoutFileError):
         parse_payout_csv(data)
+
+
+def test_the_merge_streams_its_memory_does_not_grow_with_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given creators arriving one at a time (as merged fragments do), half of them paid in
+    # the previous file, read one at a time too, and a CSV kept in memory up to 256 KB
+    monkeypatch.setattr(payout_export, "SPOOL_BYTES", 256 * 1024)
+
+    def latest(creators: int) -> Iterator[LatestAmount]:
+        for n in range(creators):
+            yield LatestAmount(f"creator-{n:07d}", "US", "USD", 1000 + n % 7, 1)
+
+    def paid_before(creators: int) -> Iterator[tuple[str, ExportedAmount]]:
+        for n in range(0, creators, 2):
+            yield f"creator-{n:07d}", ExportedAmount("US", "USD", 1000)
+
+    def assembled(creators: int) -> tuple[PayoutExport, int]:
+        tracemalloc.start()
+        try:
+            result = payout_export.assemble_payout_export(
+                PROGRAM, PERIOD, 2, RULES_HASH, latest(creators), paid_before(creators)
+            )
+            return result, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    # When the revision's file is assembled for 25,000 creators, then for 100,000
+    small, small_peak = assembled(25_000)
+    large, large_peak = assembled(100_000)
+
+    # Then four times the creators took about the same memory, a small part of the file,
+    # and the manifest pins the bytes written
+    assert large.rows == 100_000
+    assert large_peak < 2 * small_peak
+    assert large_peak < large.csv_size / 2
+    assert hashlib.sha256(large.csv_bytes).hexdigest() == large.csv_sha256
+    assert json.loads(large.manifest_bytes)["csv_sha256"] == large.csv_sha256
+    assert small.rows == 25_000
+
+
+def test_a_previous_file_out_of_order_is_refused_by_the_merge() -> None:
+    previous = [
+        ("bob", ExportedAmount("US", "USD", 10)),
+        ("alice", ExportedAmount("US", "USD", 10)),
+    ]
+    with pytest.raises(PayoutFileError, match="out of order"):
+        payout_export.assemble_payout_export(PROGRAM, PERIOD, 2, RULES_HASH, [], previous)
 
 
 def test_a_revision_is_read_from_a_csv_key_only() -> None:

@@ -36,7 +36,7 @@ whose statement would be too large to store gets a `held` statement; the run goe
 
 import hashlib
 from collections.abc import Mapping
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -718,24 +718,29 @@ def _after_commit(run: Run, program: LoadedProgram, context: RunContext) -> None
     assert run.summary is not None
     export = None
     if not run.dry_run and run.summary_revision is not None and context.exports is not None:
-        previous = context.exports.previous_amounts(
-            run.program_id, run.period, run.summary_revision
-        )
         with_creators = [
             index
             for index, shard in sorted(context.results.issued_shards(run).items())
             if shard.creators
         ]
-        fragments = context.exports.fragments(run.program_id, run.period, run.run_id, with_creators)
-        export = assemble_payout_export(
-            run.program_id,
-            run.period,
-            run.summary_revision,
-            program.content_hash,
-            merge_fragments(fragments),
-            previous,
-        )
-        context.exports.write(export)
+        with ExitStack() as files:  # the temporary copies of the files merged, and the CSV
+            exports = context.exports
+            previous = exports.previous_paid(
+                run.program_id, run.period, run.summary_revision, files
+            )
+            fragments = exports.fragments(
+                run.program_id, run.period, run.run_id, with_creators, files
+            )
+            export = assemble_payout_export(
+                run.program_id,
+                run.period,
+                run.summary_revision,
+                program.content_hash,
+                merge_fragments(fragments),
+                previous,
+            )
+            files.enter_context(export.csv_file)
+            exports.write(export)
     if export is not None:
         assert context.publisher is not None
         context.publisher.publish(

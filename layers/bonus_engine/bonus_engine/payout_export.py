@@ -8,7 +8,9 @@ sorted rows, sorted JSON keys), so a revision written twice is written identical
 A run's issue tasks each write their shard's fragment (every creator's latest amount and
 revision, sorted by creator_id); the task that commits the run merges the fragments
 instead of reading every statement again, so the file costs a few microseconds a
-creator wherever the creators are.
+creator wherever the creators are. The merge streams: the fragments and the previous
+file are read a line at a time and the CSV is written to a temporary file (in memory
+while small), so its memory does not grow with the number of creators.
 
 Amounts are integer minor units, shown in the major unit by `money.format_minor`; a
 float never exists. Deltas are per creator and per currency: a creator whose market
@@ -22,8 +24,10 @@ import hashlib
 import heapq
 import io
 import json
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import IO
 
 from bonus_engine.identifiers import require_id
 from bonus_engine.money import format_minor, minor_digits
@@ -131,17 +135,27 @@ def fragment_bytes(amounts: Iterable[LatestAmount]) -> bytes:
 
 
 def parse_fragment(data: bytes) -> Iterator[LatestAmount]:
-    for line in data.decode("ascii").splitlines():
-        creator_id, market, currency, amount_minor, revision = line.split(",")
+    return read_fragment(data.splitlines())
+
+
+def read_fragment(lines: Iterable[bytes]) -> Iterator[LatestAmount]:
+    """A fragment's amounts, a line at a time (a file opened in binary mode is one)."""
+    for line in lines:
+        creator_id, market, currency, amount_minor, revision = line.decode("ascii").split(",")
         yield LatestAmount(
             creator_id, market or None, currency or None, int(amount_minor), int(revision)
         )
 
 
-def merge_fragments(fragments: Iterable[bytes]) -> Iterator[LatestAmount]:
-    """The shards' fragments as one sequence sorted by creator_id (a k-way merge)."""
+def merge_fragments(fragments: Iterable[Iterable[bytes]]) -> Iterator[LatestAmount]:
+    """The shards' fragments (each its lines, or its bytes) as one sequence sorted by
+    creator_id (a k-way merge, holding one line of each)."""
     return heapq.merge(
-        *(parse_fragment(data) for data in fragments), key=lambda amount: amount.creator_id
+        *(
+            parse_fragment(fragment) if isinstance(fragment, bytes) else read_fragment(fragment)
+            for fragment in fragments
+        ),
+        key=lambda amount: amount.creator_id,
     )
 
 
@@ -181,8 +195,15 @@ class CurrencyTotals:
     delta_minor: int
 
 
+SPOOL_BYTES = 16 * 1024 * 1024  # a CSV larger than this is written to a temporary file
+_FLUSH_ROWS = 4096
+
+
 @dataclass(frozen=True)
 class PayoutExport:
+    """A revision's files: the CSV in `csv_file` (a binary file at its start, in memory
+    while small, else a temporary file), and the manifest's bytes."""
+
     program_id: str
     period: Period
     revision: int
@@ -191,12 +212,18 @@ class PayoutExport:
     totals: Mapping[str, CurrencyTotals]  # by currency, sorted
     csv_key: str
     manifest_key: str
-    csv_bytes: bytes
+    csv_file: IO[bytes]
+    csv_size: int
+    csv_sha256: str
     manifest_bytes: bytes
 
     @property
-    def csv_sha256(self) -> str:
-        return hashlib.sha256(self.csv_bytes).hexdigest()
+    def csv_bytes(self) -> bytes:
+        """The whole CSV in memory: for tests and small files."""
+        self.csv_file.seek(0)
+        data = self.csv_file.read()
+        self.csv_file.seek(0)
+        return data
 
 
 def build_payout_export(
@@ -221,7 +248,7 @@ def build_payout_export(
             ),
             key=lambda amount: amount.creator_id,
         ),
-        previous,
+        sorted(previous.items()),
     )
 
 
@@ -231,33 +258,48 @@ def assemble_payout_export(
     revision: int,
     rules_hash: str,
     latest: Iterable[LatestAmount],
-    previous: Mapping[str, ExportedAmount],
+    previous: Iterable[tuple[str, ExportedAmount]],
 ) -> PayoutExport:
-    """The CSV and the manifest from every creator's latest amount, sorted by creator_id
-    (consumed once, as it comes: the merged fragments of a run's shards).
+    """The CSV and the manifest from every creator's latest amount and the previous
+    file's paid creators, both sorted by creator_id (each consumed once, as it comes: the
+    merged fragments of a run's shards, and `read_payout_csv` of the previous file).
 
     A row per creator whose amount is above 0 or differs from the previous exported one:
     a creator paid before and 0 now (or with no statement now) is a row at 0 with a
     negative delta, a claw-back."""
     require_id("program_id", program_id)
     _revision(revision)
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_HEADER)
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned
+    digest = hashlib.sha256()
+    size = 0
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     rows = 0
     totals: dict[str, list[int]] = {}
+
+    def flush() -> None:
+        nonlocal size
+        data = buffer.getvalue().encode("utf-8")
+        out.write(data)
+        digest.update(data)
+        size += len(data)
+        buffer.seek(0)
+        buffer.truncate()
 
     def write(creator_rows: list[PayoutRow]) -> None:
         nonlocal rows
         for row in sorted(creator_rows, key=lambda row: row.currency):
             writer.writerow(row.fields())
             rows += 1
+            if rows % _FLUSH_ROWS == 0:
+                flush()
             total = totals.setdefault(row.currency, [0, 0])
             total[0] += row.amount_minor
             total[1] += row.delta_minor
 
-    unpaid = sorted(previous.keys())  # creators of the previous file, in order
-    position = 0
+    writer.writerow(CSV_HEADER)
+    paid_before = _in_order(previous)
+    pending = next(paid_before, None)
     last: str | None = None
     for current in latest:
         if last is not None and current.creator_id == last:
@@ -265,23 +307,28 @@ def assemble_payout_export(
         if last is not None and current.creator_id < last:
             raise ValueError(f"creator {current.creator_id!r} out of order")
         last = current.creator_id
-        while position < len(unpaid) and unpaid[position] < current.creator_id:
-            write(_rows(unpaid[position], None, previous[unpaid[position]]))
-            position += 1
-        if position < len(unpaid) and unpaid[position] == current.creator_id:
-            position += 1
+        while pending is not None and pending[0] < current.creator_id:
+            write(_rows(pending[0], None, pending[1]))
+            pending = next(paid_before, None)
+        before = None
+        if pending is not None and pending[0] == current.creator_id:
+            before = pending[1]
+            pending = next(paid_before, None)
         if current.currency is not None:
             totals.setdefault(current.currency, [0, 0])
-        write(_rows(current.creator_id, current, previous.get(current.creator_id)))
-    for creator_id in unpaid[position:]:
-        write(_rows(creator_id, None, previous[creator_id]))
+        write(_rows(current.creator_id, current, before))
+    while pending is not None:
+        write(_rows(pending[0], None, pending[1]))
+        pending = next(paid_before, None)
+    flush()
+    out.seek(0)
 
     currency_totals = {
         currency: CurrencyTotals(total_minor=total, delta_minor=delta)
         for currency, (total, delta) in sorted(totals.items())
     }
-    csv_bytes = text.getvalue().encode("utf-8")
     csv_key = payout_csv_key(program_id, period, revision)
+    csv_sha256 = digest.hexdigest()
 
     manifest = {
         "program_id": program_id,
@@ -299,7 +346,7 @@ def assemble_payout_export(
         },
         "rules_hash": rules_hash,
         "csv_key": csv_key,
-        "csv_sha256": hashlib.sha256(csv_bytes).hexdigest(),
+        "csv_sha256": csv_sha256,
     }
     manifest_bytes = (json.dumps(manifest, sort_keys=True, indent=2) + "\n").encode("utf-8")
     return PayoutExport(
@@ -311,9 +358,22 @@ def assemble_payout_export(
         totals=currency_totals,
         csv_key=csv_key,
         manifest_key=payout_manifest_key(program_id, period, revision),
-        csv_bytes=csv_bytes,
+        csv_file=out,
+        csv_size=size,
+        csv_sha256=csv_sha256,
         manifest_bytes=manifest_bytes,
     )
+
+
+def _in_order(
+    previous: Iterable[tuple[str, ExportedAmount]],
+) -> Iterator[tuple[str, ExportedAmount]]:
+    last: str | None = None
+    for creator_id, amount in previous:
+        if last is not None and creator_id <= last:
+            raise PayoutFileError(f"the previous file pays {creator_id!r} twice or out of order")
+        last = creator_id
+        yield creator_id, amount
 
 
 def _check_statement(statement: Statement, program_id: str, period: Period) -> None:
@@ -372,16 +432,19 @@ def _rows(
 def parse_payout_csv(data: bytes) -> dict[str, ExportedAmount]:
     """What each creator was paid in an exported CSV, by creator_id: its non-zero row
     (a creator has at most one; a row at 0 is a claw-back or an unpaid creator)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise PayoutFileError(f"not UTF-8 (byte {error.start})") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    return dict(read_payout_csv(data.splitlines(keepends=True)))
+
+
+def read_payout_csv(lines: Iterable[bytes]) -> Iterator[tuple[str, ExportedAmount]]:
+    """The paid creators of an exported CSV, a line at a time (a file opened in binary
+    mode is its lines), in the file's order: by creator_id. A creator paid twice, or out
+    of order, is an error, as is anything but the header and rows of 8 fields."""
+    reader = csv.reader(_utf8_lines(lines), strict=True)
+    last: str | None = None
     try:
         header = next(reader, None)
         if header is None or tuple(header) != CSV_HEADER:
             raise PayoutFileError(f"line 1: the header is not {','.join(CSV_HEADER)}")
-        paid: dict[str, ExportedAmount] = {}
         for row in reader:
             line = reader.line_num
             if len(row) != len(CSV_HEADER):
@@ -396,12 +459,24 @@ def parse_payout_csv(data: bytes) -> dict[str, ExportedAmount]:
                 raise PayoutFileError(f"line {line}: {error}") from None
             if amount_minor == 0:
                 continue
-            if creator_id in paid:
+            if last is not None and creator_id == last:
                 raise PayoutFileError(f"line {line}: {creator_id} is paid twice")
-            paid[creator_id] = ExportedAmount(fields["market"], currency, amount_minor)
+            if last is not None and creator_id < last:
+                raise PayoutFileError(f"line {line}: {creator_id} is out of order")
+            last = creator_id
+            yield creator_id, ExportedAmount(fields["market"], currency, amount_minor)
     except csv.Error as error:
         raise PayoutFileError(f"line {reader.line_num}: {error}") from None
-    return paid
+
+
+def _utf8_lines(lines: Iterable[bytes]) -> Iterator[str]:
+    offset = 0
+    for line in lines:
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise PayoutFileError(f"not UTF-8 (byte {offset + error.start})") from None
+        offset += len(line)
 
 
 def _integer(text: str) -> int:
