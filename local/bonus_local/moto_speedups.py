@@ -245,33 +245,39 @@ def _written(table: Table) -> None:
     table.__dict__["_speedup_writes"] = table.__dict__.get("_speedup_writes", 0) + 1
 
 
+def _writing(tables: Iterable[Table], write: Any, *args: Any, **kwargs: Any) -> Any:
+    """Counted before and after: a grouping made while the write ran is stale too (the
+    moto server answers requests on threads)."""
+    tables = list(tables)
+    for table in tables:
+        _written(table)
+    try:
+        return write(*args, **kwargs)
+    finally:
+        for table in tables:
+            _written(table)
+
+
 def _put_item(self: Table, *args: Any, **kwargs: Any) -> Any:
-    _written(self)
-    return _ORIGINAL_PUT(self, *args, **kwargs)
+    return _writing([self], _ORIGINAL_PUT, self, *args, **kwargs)
 
 
 def _delete_item(self: Table, *args: Any, **kwargs: Any) -> Any:
-    _written(self)
-    return _ORIGINAL_DELETE(self, *args, **kwargs)
+    return _writing([self], _ORIGINAL_DELETE, self, *args, **kwargs)
 
 
 def _update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-    table = self.tables.get(table_name)
-    if table is not None:
-        _written(table)  # moto updates a stored item in place
-    return _ORIGINAL_UPDATE(self, table_name, *args, **kwargs)
+    table = self.tables.get(table_name)  # moto updates a stored item in place
+    tables = [table] if table is not None else []
+    return _writing(tables, _ORIGINAL_UPDATE, self, table_name, *args, **kwargs)
 
 
 def _execute_statement(self: Any, *args: Any, **kwargs: Any) -> Any:
-    for table in self.tables.values():
-        _written(table)
-    return _ORIGINAL_STATEMENT(self, *args, **kwargs)
+    return _writing(self.tables.values(), _ORIGINAL_STATEMENT, self, *args, **kwargs)
 
 
 def _batch_execute_statement(self: Any, *args: Any, **kwargs: Any) -> Any:
-    for table in self.tables.values():
-        _written(table)
-    return _ORIGINAL_STATEMENTS(self, *args, **kwargs)
+    return _writing(self.tables.values(), _ORIGINAL_STATEMENTS, self, *args, **kwargs)
 
 
 # --- Query: the partition's items only ------------------------------------------------------

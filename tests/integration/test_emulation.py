@@ -50,23 +50,29 @@ def test_provisioning_again_changes_nothing(emulation: Emulation) -> None:
     assert sorted(emulation.dynamodb.list_tables()["TableNames"]) == before
 
 
-def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None:
-    client = boto3.client("dynamodb", region_name="us-east-1")
+def random_table(client: Any, seed: int, partitions: int, items: int, pad: int) -> Table:
+    """Table `t`, indexed by kind (K1, K2), holding `items` random items of `pad` bytes."""
     create_keyed_table(client, "t", index_on_kind=True)
     table = Table(client, "t")
-    rng = random.Random(4)
+    rng = random.Random(seed)
     table.batch_put(
         [
             {
-                "pk": f"P{rng.randint(0, 4)}",
+                "pk": f"P{rng.randint(0, partitions - 1)}",
                 "sk": f"{rng.choice('abc')}#{n:04d}",
                 "n": n,
                 "kind": rng.choice(["K1", "K2"]),
-                "pad": "x" * 12000,
+                "pad": "x" * pad,
             }
-            for n in range(1500)
+            for n in range(items)
         ]
     )
+    return table
+
+
+def test_queries_answer_the_same_with_and_without_the_speedup(aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = random_table(client, seed=4, partitions=5, items=1500, pad=12000)
     queries = [
         {"partition": "P1"},
         {"partition": "P2", "prefix": "b#"},
@@ -105,20 +111,7 @@ def test_index_queries_answer_the_same_with_and_without_the_speedup_after_writes
     aws: None,
 ) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    create_keyed_table(client, "t", index_on_kind=True)
-    table = Table(client, "t")
-    rng = random.Random(7)
-    table.batch_put(
-        [
-            {
-                "pk": f"P{rng.randint(0, 40)}",
-                "sk": f"{rng.choice('abc')}#{n:04d}",
-                "kind": rng.choice(["K1", "K2"]),
-                "pad": "x" * 3000,
-            }
-            for n in range(900)
-        ]
-    )
+    table = random_table(client, seed=7, partitions=41, items=900, pad=3000)
     by_kind = Index("by-kind", "kind", "sk")
     queries = [
         {"partition": "K1"},
