@@ -349,7 +349,9 @@ class CallRecorder:
             puts = {params["TableName"]: [params["Item"]]}
         else:
             puts = {
-                name: [request["PutRequest"]["Item"] for request in requests if "PutRequest" in request]
+                name: [
+                    request["PutRequest"]["Item"] for request in requests if "PutRequest" in request
+                ]
                 for name, requests in params["RequestItems"].items()
             }
         for name, items in puts.items():

@@ -9,8 +9,8 @@ template.yaml).
 The data is loaded straight into the tables, as the stores write it (not measured). The
 run's shard tasks then run in this process as the worker runs them: `start_run`, then
 `run_shard_task` for each task it (and the tasks after it) queued, until none is left:
-the score tasks, the issue tasks (the last of which settles nothing but finishes the run:
-the summary's transaction, then the merge of the shards' payout-file fragments), then the
+the score tasks, the issue tasks, the finishing task (queued by the last issue task: the
+summary's transaction, then the merge of the shards' payout-file fragments), then the
 announce tasks. The compute queue is an in-memory stand-in (its SendMessageBatch requests
 are counted, 10 messages a request, not sent); the tables, the event bus and the payout
 bucket are the emulation's, and every DynamoDB, EventBridge and S3 request is counted.
@@ -29,11 +29,10 @@ import math
 import os
 import random
 import re
-import statistics
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -62,7 +61,6 @@ from bonus_engine.eligibility import judge_eligibility
 from bonus_engine.engagement import EngagementEvent
 from bonus_engine.facts import parse_fact
 from bonus_engine.messaging import ANNOUNCE_IN_FLIGHT, TaskQueue
-from bonus_engine.storage.export_store import FRAGMENT_SPOOL_BYTES
 from bonus_engine.payout_export import (
     SPOOL_BYTES,
     assemble_payout_export,
@@ -74,6 +72,7 @@ from bonus_engine.periods import Period
 from bonus_engine.program_rules import load_programs
 from bonus_engine.storage.dynamo import Item, Table, to_attributes
 from bonus_engine.storage.engagement_store import EngagementStore
+from bonus_engine.storage.export_store import FRAGMENT_SPOOL_BYTES
 from bonus_engine.storage.facts_store import FactsStore
 from bonus_engine.storage.keys import CREATOR_BUCKETS, Shard
 from bonus_engine.storage.results_store import ResultsStore
@@ -303,7 +302,7 @@ class Measured:
     other: dict[str, int]  # other requests: PutEvents, S3's, SendMessageBatch (not sent)
     queued: int = 0  # tasks it queued
     creators: int = 0
-    finishing: bool = False  # the issue task that finished the run
+    finishing: bool = False  # the task that finished the run (phase "finish")
 
     @property
     def total(self) -> UsageCount:
@@ -384,7 +383,7 @@ class SizeResult:
         return next((task for task in self.tasks if task.finishing), None)
 
     def ordinary_issue(self) -> list[Measured]:
-        return [task for task in self.phase("issue") if not task.finishing]
+        return self.phase("issue")
 
 
 def measure(
@@ -599,13 +598,16 @@ def _check(emulation: Emulation, run: Any, period: Period, result: SizeResult) -
     ((_, summary),) = results.summaries(PROGRAM_ID, period)
     if summary.creators_evaluated != result.creators:
         raise RuntimeError(f"{summary.creators_evaluated} creators evaluated")
-    issue = result.phase("issue")
-    # The finishing task: the issue task that completed the set, the last one; it queued
-    # the announce tasks (every shard with a creator revised something in a first run).
-    issue[-1].finishing = True
-    if len(result.phase("announce")) != issue[-1].queued:
-        raise RuntimeError("the last issue task did not queue the announce tasks")
-    if any(task.phase != "announce" for task in result.tasks[result.tasks.index(issue[-1]) + 1 :]):
+    # The finishing task: queued once by the last issue task; it queued the announce
+    # tasks (every shard with a creator revised something in a first run).
+    finishing = result.phase("finish")
+    if len(finishing) != 1:
+        raise RuntimeError(f"{len(finishing)} finishing tasks ran")
+    finisher = finishing[0]
+    finisher.finishing = True
+    if len(result.phase("announce")) != finisher.queued:
+        raise RuntimeError("the finishing task did not queue the announce tasks")
+    if any(task.phase != "announce" for task in result.tasks[result.tasks.index(finisher) + 1 :]):
         raise RuntimeError("a task other than an announcement ran after the finishing task")
     scored = results.scored_shards(stored)
     for task in result.tasks:
@@ -645,7 +647,7 @@ def _other(tasks: Sequence[Measured], name: str) -> int:
 
 
 def _groups(result: SizeResult) -> list[tuple[str, list[Measured]]]:
-    """The phases, and the finishing task on its own (it is also in "issue")."""
+    """The phases, and the finishing task after the issue tasks."""
     groups = [(phase, result.phase(phase)) for phase in PHASES]
     finisher = result.finisher
     if finisher is not None:
@@ -820,7 +822,7 @@ def growth_table(small: SizeResult, large: SizeResult) -> str:
         "CPU s",
         "wall s",
         "score CPU s",
-        "issue CPU s (but the finishing task)",
+        "issue CPU s",
         "finishing task CPU s",
         "announce CPU s",
         "DynamoDB requests",
@@ -841,7 +843,7 @@ def fit_table(small: SizeResult, large: SizeResult) -> str:
     rows = []
     groups: list[tuple[str, Callable[[SizeResult], list[Measured]]]] = [
         ("score", lambda result: result.phase("score")),
-        ("issue (but the finishing task)", SizeResult.ordinary_issue),
+        ("issue", SizeResult.ordinary_issue),
         ("announce", lambda result: result.phase("announce")),
     ]
     for name, tasks_of in groups:
@@ -890,10 +892,10 @@ class PhaseRates:
 
 @dataclass(frozen=True)
 class FinishRates:
-    """The finishing task's work beyond its own shard's issuing, measured: its CPU per
-    creator of the run, and its requests split by what they grow with: the shards (a
-    GetObject of each fragment, a SendMessageBatch of 10 announce tasks) or nothing (the
-    summary's transaction, the payout file's puts, the run's announcements)."""
+    """The finishing task's work, measured: its CPU per creator of the run, and its
+    requests split by what they grow with: the shards (a GetObject of each fragment, a
+    SendMessageBatch of 10 announce tasks) or nothing (the summary's transaction, the
+    payout file's puts, the run's announcements)."""
 
     phase: str
     cpu: float  # f: CPU s per creator of the run, all of it (an upper bound, see below)
@@ -942,20 +944,16 @@ class Rates:
 
 
 def phase_rates(result: SizeResult) -> Rates:
-    """Score, issue and announce per creator; then the finishing task: its CPU and
-    requests above the median of the other issue tasks (its own shard's issuing), split
-    into the merge's CPU per creator of the run (replayed), per-shard requests (its
-    GetObject and SendMessageBatch requests), per-shard CPU (the rest of its extra CPU,
-    all of it counted per shard) and the other requests. A recomputation adds the
-    replayed CPU of parsing the previous file, and its ListObjectsV2 and GetObject."""
+    """Score, issue and announce per creator; then the finishing task (a task of its
+    own): its CPU and requests, split into the merge's CPU per creator of the run
+    (replayed), per-shard requests (its GetObject and SendMessageBatch requests),
+    per-shard CPU (the rest of its CPU, all of it counted per shard) and the other
+    requests. A recomputation adds the replayed CPU of parsing the previous file, and its
+    ListObjectsV2 and GetObject."""
     n, shards = result.creators, result.shards
-    ordinary, finisher = result.ordinary_issue(), result.finisher
-    extra_cpu = extra_requests = 0.0
-    if finisher is not None and ordinary:
-        extra_cpu = max(0.0, finisher.cpu - statistics.median(t.cpu for t in ordinary))
-        extra_requests = max(
-            0.0, finisher.requests - statistics.median(t.requests for t in ordinary)
-        )
+    finisher = result.finisher
+    extra_cpu = finisher.cpu if finisher is not None else 0.0
+    extra_requests = float(finisher.requests) if finisher is not None else 0.0
     issue = result.phase("issue")
 
     def rates(phase: str, tasks: Sequence[Measured], key: str = "") -> PhaseRates:
@@ -988,11 +986,7 @@ def phase_rates(result: SizeResult) -> Rates:
         creators=n,
         shards=shards,
         score=rates("score", result.phase("score"), "DRAFT#"),
-        issue=replace(
-            rates("issue", issue, "STATEMENTS#"),
-            cpu=(_sum(issue, "cpu") - extra_cpu) / n,
-            requests=(_sum(issue, "requests") - extra_requests) / n,
-        ),
+        issue=rates("issue", issue, "STATEMENTS#"),
         announce=replace(
             rates("announce", result.phase("announce")),
             overlapped=sum(task.put_events for task in result.phase("announce")) / n,
@@ -1140,20 +1134,20 @@ def _limits(
             lambda n: max((p := at_template(n)).score_s, p.issue_s, p.announce_s) > TASK_LIMIT_S,
         ),
         (
-            f"the finishing task passes {TASK_LIMIT_S} s (with its shard's issuing)",
-            lambda n: (p := at_template(n)).finish_s + p.issue_s > TASK_LIMIT_S,
+            f"the finishing task passes {TASK_LIMIT_S} s",
+            lambda n: at_template(n).finish_s > TASK_LIMIT_S,
         ),
         (
             f"a recomputation's finishing task passes {TASK_LIMIT_S} s",
-            lambda n: (p := at_template(n)).recompute_finish_s + p.issue_s > TASK_LIMIT_S,
+            lambda n: at_template(n).recompute_finish_s > TASK_LIMIT_S,
         ),
         (
             f"the finishing task passes the worker's {deployment.timeout} s timeout",
-            lambda n: (p := at_template(n)).finish_s + p.issue_s > deployment.timeout,
+            lambda n: at_template(n).finish_s > deployment.timeout,
         ),
         (
             f"a recomputation's finishing task passes {deployment.timeout} s",
-            lambda n: (p := at_template(n)).recompute_finish_s + p.issue_s > deployment.timeout,
+            lambda n: at_template(n).recompute_finish_s > deployment.timeout,
         ),
         (
             f"the merge's traced memory passes the worker's {deployment.memory_mb:,} MB",
@@ -1249,9 +1243,8 @@ def extrapolate(rates: Rates, deployment: Deployment) -> str:
         f"{ANNOUNCE_IN_FLIGHT}) s; c = CPU s/creator, r = requests/creator (DynamoDB, "
         "PutEvents, S3, SQS SendMessageBatch), one at a time but p, the announcements' "
         f"PutEvents, {ANNOUNCE_IN_FLIGHT} in flight at once.",
-        "Finishing task's extra (its work beyond its own shard's issuing: the last issue "
-        "task's CPU and requests above the other issue tasks' median): upper = N x f + (S x "
-        "q_s + q_0) x L, f = all its extra CPU per creator of the run (it includes what "
+        "The finishing task (a task of its own, queued by the last issue task): upper = N x "
+        "f + (S x q_s + q_0) x L, f = all its CPU per creator of the run (it includes what "
         "grows with the shards); lower = N x f_merge + S x g + (S x q_s + q_0) x L, f_merge "
         "= the merge's CPU (replayed), g = the rest per shard of this run; q_s = its "
         "GetObject (one a fragment) and SendMessageBatch requests per shard, q_0 = its other "
@@ -1369,7 +1362,7 @@ def extrapolate(rates: Rates, deployment: Deployment) -> str:
                 "score task s",
                 "issue task s",
                 "announce task s",
-                "finishing extra s, lower",
+                "finishing task s, lower",
                 "upper",
                 "naive",
                 "same, recomputation",
@@ -1464,7 +1457,7 @@ def headline(result: SizeResult) -> dict[str, Any]:
         "cpu_us_per_creator": round(cpu / n * 1e6),
         "pure_cpu_us_per_creator": round(result.pure_cpu / n * 1e6),
         "cpu_over_pure": round(cpu / result.pure_cpu, 2) if result.pure_cpu else None,
-        "finishing_extra_cpu_us_per_creator_of_run": round(rates.finish.cpu * 1e6, 1),
+        "finishing_cpu_us_per_creator_of_run": round(rates.finish.cpu * 1e6, 1),
         "merge_cpu_us_per_creator": round(rates.finish.merge_cpu * 1e6, 1),
         "merge_peak_bytes_per_creator": round(rates.memory),
         "run_wall_s": round(_sum(tasks, "wall"), 1),

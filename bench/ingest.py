@@ -383,9 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for work in works:
             progress(f"{work.shape}: {len(work.bodies):,} messages, batches of {batch_size}")
             indexes = template_indexes(emulation.template.tables)
-            results.append(
-                run_shape(work, function, source, batch_size, output, server, indexes)
-            )
+            results.append(run_shape(work, function, source, batch_size, output, server, indexes))
             r = results[-1]
             progress(
                 f"{work.shape}: done in {r.total_wall:,.1f} s; moto server "

@@ -329,7 +329,9 @@ def _index_partition(table: Table, arguments: dict[str, Any]) -> tuple[list[Any]
     return groups.get(value.value, []), sort_attribute
 
 
-def _group(items: Iterable[Any], attribute: str, sort_attribute: str) -> dict[str, list[Any]] | None:
+def _group(
+    items: Iterable[Any], attribute: str, sort_attribute: str
+) -> dict[str, list[Any]] | None:
     """The items that have both index keys, by the index's partition value, each group
     in moto's index order; None when a key is not a string (left to moto)."""
     groups: dict[str, list[Any]] = {}
@@ -585,15 +587,17 @@ def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
     if len(names) != len(projection_expressions) or any(
         "[" in name or "." in name for name in names
     ):
-        return _ORIGINAL_PROJECT(self, projection_expressions)
-    projected = Item.__new__(Item)
+        original: Item = _ORIGINAL_PROJECT(self, projection_expressions)
+        return original
+    projected: Any = Item.__new__(Item)
     projected.hash_key, projected.range_key = self.hash_key, self.range_key
     projected.attrs = LimitedSizeDict()
     for name in names:
         value = self.attrs.get(name)
         if value is not None:
             dict.__setitem__(projected.attrs, name, value)
-    return projected
+    result: Item = projected
+    return result
 
 
 def _size(self: DynamoType) -> int:

@@ -398,6 +398,32 @@ def test_a_worker_that_fails_before_announcing_is_redelivered_and_announces_once
     assert len(bus.events(COMPUTED)) == 1
 
 
+def test_the_run_is_finished_by_a_task_of_its_own_after_every_shard_is_issued(
+    tight: LocalPipeline, bus: BusCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_scenario(tight, seed=5, creators=30)
+    real = TaskQueue.send
+    phases: list[str] = []
+
+    def recording(self: TaskQueue, bodies: list[str]) -> None:
+        phases.extend(json.loads(body)["phase"] for body in bodies)
+        real(self, bodies)
+
+    monkeypatch.setattr(TaskQueue, "send", recording)
+
+    tight.request_compute("tight-bonus", MARCH)
+
+    # One finishing task, queued once the last shard was issued, which committed the run,
+    # wrote its payout file and fanned out the announcements
+    assert phases.count("finish") == 1
+    finish = phases.index("finish")
+    assert "issue" in phases[:finish]
+    assert "issue" not in phases[finish:]
+    assert "announce" not in phases[:finish]
+    assert "announce" in phases[finish:]
+    assert len(bus.events(COMPUTED)) == 1
+
+
 def test_every_shard_task_delivered_twice_gives_the_same_results_once(
     tight: LocalPipeline, bus: BusCapture, monkeypatch: pytest.MonkeyPatch, emulation: Emulation
 ) -> None:

@@ -131,7 +131,9 @@ def test_index_queries_answer_the_same_with_and_without_the_speedup_after_writes
     def writes(step: int) -> None:
         """A put, a delete and an update that moves an item to the other partition."""
         table.put({"pk": "P99", "sk": f"a#{step:04d}", "kind": "K1"})
-        client.delete_item(TableName="t", Key={"pk": {"S": "P99"}, "sk": {"S": f"a#{step - 1:04d}"}})
+        client.delete_item(
+            TableName="t", Key={"pk": {"S": "P99"}, "sk": {"S": f"a#{step - 1:04d}"}}
+        )
         moved = next(table.query("K2", prefix="b#", index=by_kind))
         table.update(
             {"pk": str(moved["pk"]), "sk": str(moved["sk"])},

@@ -283,8 +283,7 @@ def test_a_written_csv_reads_back_as_what_each_creator_is_paid() -> None:
         ",".join(CSV_HEADER).encode()
         + b"\nalice,US,USD,10,0.10,1,0,10\nalice,US,USD,1,0.01,1,0,1\n",
         b"\xff\xfe",
-        ",".join(CSV_HEADER).encode()
-        + b"\nbob,US,USD,10,0.10,1,0,10\nalice,US,USD,1,0.01,1,0,1\n",
+        ",".join(CSV_HEADER).encode() + b"\nbob,US,USD,10,0.10,1,0,10\nalice,US,USD,1,0.01,1,0,1\n",
     ],
     ids=["empty", "header", "amount", "currency", "fields", "twice", "utf-8", "order"],
 )

@@ -5,7 +5,7 @@ A run splits its creators into shards (keys.Shard: the 64 buckets, each split in
 through fan-outs of shard tasks on the compute queue:
 
   start_run --score--> score_shard ... (the last one) settle --issue--> issue_shard
-  ... (the last one) finish_run --announce--> announce_shard
+  ... (the last one) --finish--> finish_run --announce--> announce_shard
 
 - `score_shard` reads one shard's facts and month of engagement, drafts each creator's
   statement (eligibility, points, the payout prepared), stores the drafts and the
@@ -14,9 +14,11 @@ through fan-outs of shard tasks on the compute queue:
   the totals and fans out the issue tasks;
 - `issue_shard` finishes each draft with its market's settlement and writes a new
   revision only where the statement changed;
-- the shard that completes the set commits the run (its summary, and its revisions
-  become readable), writes the payout file, announces the run and fans out the
-  announcements of the revised statements, shard by shard.
+- the shard that completes the set queues the finishing task, which commits the run
+  (its summary, and its revisions become readable), writes the payout file, announces
+  the run and fans out the announcements of the revised statements, shard by shard. It
+  is a task of its own so that its time (the payout file's merge grows with the
+  creators) is not added to a shard's issuing.
 
 Every step is idempotent: a redelivered task recomputes the same drafts and totals
 (same keys, same content), shard completion is a set (adding twice changes nothing),
@@ -129,7 +131,7 @@ class ComputeRequest(BaseModel):
     dry_run: StrictBool = False
 
 
-Phase = Literal["score", "issue", "announce"]
+Phase = Literal["score", "issue", "finish", "announce"]
 
 
 class ShardTask(BaseModel):
@@ -446,6 +448,8 @@ def run_shard_task(task: ShardTask, now: datetime, context: RunContext) -> TaskO
         return score_shard(run, program, task.shards, context)
     if task.phase == "announce":
         return announce_shard(run, task.shards, context)
+    if task.phase == "finish":
+        return finish_task(run, program, context)
     return issue_shard(run, program, task.shards, now, context)
 
 
@@ -578,8 +582,22 @@ def issue_shard(
     state = context.results.period_state(run.program_id, run.period)
     held = sum(_issue_one(run, program, shard, state, now, context) for shard in shards)
     if context.results.mark_shards_done(run, ISSUED, shards) == run.shards:
-        finish_run(run, program, context)
+        # The set is complete: the finishing task (queued again by a redelivery, or by
+        # two tasks completing the set at once: finishing is idempotent)
+        _fan_out(run, "finish", [0], context)
     return TaskOutcome(held=held)
+
+
+def finish_task(run: Run, program: LoadedProgram, context: RunContext) -> TaskOutcome:
+    """Commit a run whose shards are all issued, then write its payout file and announce
+    it; or, for a committed run a failure left unannounced, what follows the commit."""
+    if run.status == RunStatus.ISSUING:
+        if len(run.issued) != run.shards:
+            raise TransientStorageError(f"run {run.run_id} is not issued yet")
+        finish_run(run, program, context)
+    elif run.status == RunStatus.COMPLETE and not run.announced and run.trigger != PROVISIONAL:
+        _after_commit(run, program, context)
+    return TaskOutcome()
 
 
 def _issue_one(

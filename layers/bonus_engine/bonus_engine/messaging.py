@@ -63,7 +63,7 @@ class EventPublisher:
             return
         with ThreadPoolExecutor(max_workers=min(self.in_flight, len(chunks))) as pool:
             futures = [pool.submit(self._put, detail_type, chunk) for chunk in chunks]
-        failures = [future.exception() for future in futures if future.exception()]
+        failures = [error for future in futures if (error := future.exception()) is not None]
         self.published += sum(future.result() for future in futures if not future.exception())
         if failures:
             raise failures[0]
@@ -79,7 +79,9 @@ class EventPublisher:
                 raise DeliveryError(f"PutEvents: {error}") from error
             results = response.get("Entries", [])
             failed = [
-                entry for entry, result in zip(pending, results, strict=True) if result.get("ErrorCode")
+                entry
+                for entry, result in zip(pending, results, strict=True)
+                if result.get("ErrorCode")
             ]
             put += len(pending) - len(failed)
             pending = failed

@@ -22,8 +22,8 @@ from bonus_engine.payout_export import (
     csv_revision,
     fragment_key,
     payout_csv_key,
-    read_payout_csv,
     payouts_prefix,
+    read_payout_csv,
 )
 from bonus_engine.periods import Period
 from bonus_engine.storage.dynamo import StorageError, TransientStorageError
@@ -179,8 +179,8 @@ class ExportStore:
         bytes), at its start; None when there is none."""
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
-            spooled = tempfile.SpooledTemporaryFile(max_size=in_memory_up_to)
-            copy = files.enter_context(spooled)
+            spooled = tempfile.SpooledTemporaryFile(max_size=in_memory_up_to)  # noqa: SIM115
+            copy = files.enter_context(spooled)  # closed with `files`
             shutil.copyfileobj(response["Body"], copy, _CHUNK)
         except ClientError as error:
             if _code(error) in _MISSING:
