@@ -1532,7 +1532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{result.creators:,} creators: {result.shards} shards ({CREATOR_BUCKETS} buckets x "
             f"{result.splits}), {result.shards} score tasks, then issue tasks for the shards "
-            f"with creators (the last one finishes the run), then announce tasks; "
+            f"with creators (the last one queues the finishing task), then announce tasks; "
             f"MaximumConcurrency {deployment.concurrency}"
         )
         print(

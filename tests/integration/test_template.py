@@ -35,7 +35,7 @@ def test_every_sqs_event_source_reports_partial_batch_failures() -> None:
     for mapping in MAPPINGS.values():
         source = mapping["Properties"]
         assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert 1 <= source["ScalingConfig"]["MaximumConcurrency"] <= 50
+        assert 2 <= source["ScalingConfig"]["MaximumConcurrency"] <= 1000  # what AWS accepts
 
 
 def test_no_function_gets_sams_sqs_policy_on_every_queue() -> None:
