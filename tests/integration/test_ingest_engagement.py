@@ -374,6 +374,22 @@ def test_an_event_id_sent_again_with_other_content_anywhere_is_a_conflict_and_th
     assert [r["reason"] for r in conflicts] == ["conflicting_duplicate"]
 
 
+def test_two_conflicting_copies_stored_at_the_same_moment_are_counted_once(
+    ingest: LocalFunction, engagement_store: EngagementStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given e-1 stored for creator-1, and a conflicting copy for creator-2 whose
+    # invocation read before the first one wrote (its dedupe read finds nothing)
+    ingest.invoke({"Records": [sqs_record(body(event("e-1")))]})
+    monkeypatch.setattr(Table, "batch_get", lambda self, keys, **_: iter(()))
+
+    # When the copy is stored
+    response = ingest.invoke({"Records": [sqs_record(body(event("e-1", creator_id="creator-2")))]})
+
+    # Then the event is one item, the later put: it counts once, never for both creators
+    assert failed_ids(response) == set()
+    assert stored_counts(engagement_store, MARCH) == {("creator-2", "post-1", "view"): 10}
+
+
 def test_fifty_single_event_messages_are_stored_together_in_a_few_requests(
     ingest: LocalFunction,
     engagement_store: EngagementStore,

@@ -4,6 +4,7 @@ once, the same bytes accepted again, other bytes refused, and the previous revis
 amounts read back."""
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -53,9 +54,16 @@ def store(emulated: Emulation) -> ExportStore:
     return ExportStore(emulated.s3, emulated.bucket_name(PAYOUT_BUCKET))
 
 
+def previous_amounts(store: ExportStore, revision: int) -> dict[str, ExportedAmount]:
+    """What the latest exported revision before `revision` paid, as the finishing task
+    reads it (a line at a time from a temporary copy)."""
+    with ExitStack() as files:
+        return dict(store.previous_paid(PROGRAM, PERIOD, revision, files))
+
+
 def revision_export(revision: int, amounts: dict[str, int], store: ExportStore) -> PayoutExport:
     statements = [statement(creator, "US", amount, revision) for creator, amount in amounts.items()]
-    previous = store.previous_amounts(PROGRAM, PERIOD, revision)
+    previous = previous_amounts(store, revision)
     return build_payout_export(PROGRAM, PERIOD, revision, RULES_HASH, statements, previous)
 
 
@@ -150,13 +158,13 @@ def test_other_bytes_for_a_written_revision_are_refused(
 
 def test_the_previous_revisions_amounts_are_read_back(store: ExportStore) -> None:
     # Given no revision exported yet / Then there are no previous amounts
-    assert store.previous_amounts(PROGRAM, PERIOD, 1) == {}
+    assert previous_amounts(store, 1) == {}
 
     # Given revision 1 paid alice and bob
     store.write(revision_export(1, {"alice": 1000, "bob": 250}, store))
 
     # When revision 2 asks / Then it reads revision 1's amounts
-    assert store.previous_amounts(PROGRAM, PERIOD, 2) == {
+    assert previous_amounts(store, 2) == {
         "alice": ExportedAmount("US", "USD", 1000),
         "bob": ExportedAmount("US", "USD", 250),
     }
@@ -168,9 +176,9 @@ def test_deltas_follow_on_from_the_latest_exported_revision(store: ExportStore) 
     store.write(revision_export(3, {"alice": 400}, store))
 
     # When revision 4 asks for its previous amounts / Then they are revision 3's
-    assert store.previous_amounts(PROGRAM, PERIOD, 4) == {"alice": ExportedAmount("US", "USD", 400)}
+    assert previous_amounts(store, 4) == {"alice": ExportedAmount("US", "USD", 400)}
     # And revision 2, written late, still follows on from revision 1
-    assert store.previous_amounts(PROGRAM, PERIOD, 2)["alice"].amount_minor == 1000
+    assert previous_amounts(store, 2)["alice"].amount_minor == 1000
 
 
 def test_replay_copies_the_periods_payout_files_under_their_keys(

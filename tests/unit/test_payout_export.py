@@ -23,9 +23,9 @@ from bonus_engine.payout_export import (
     PayoutFileError,
     build_payout_export,
     csv_revision,
-    parse_payout_csv,
     payout_csv_key,
     payout_manifest_key,
+    read_payout_csv,
 )
 from bonus_engine.periods import Period
 from bonus_engine.statements import Breakdown, StatementRevision
@@ -66,6 +66,12 @@ def export(
     revision: int = 1,
 ) -> PayoutExport:
     return build_payout_export(PROGRAM, PERIOD, revision, RULES_HASH, statements, previous or {})
+
+
+def parse_payout_csv(data: bytes) -> dict[str, ExportedAmount]:
+    """What each creator was paid in a CSV, by creator_id (the merge reads it a line at a
+    time)."""
+    return dict(read_payout_csv(data.splitlines(keepends=True)))
 
 
 def rows_of(data: bytes) -> list[dict[str, str]]:

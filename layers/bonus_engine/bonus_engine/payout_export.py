@@ -429,12 +429,6 @@ def _rows(
 # --- reading a previous file -------------------------------------------------------------
 
 
-def parse_payout_csv(data: bytes) -> dict[str, ExportedAmount]:
-    """What each creator was paid in an exported CSV, by creator_id: its non-zero row
-    (a creator has at most one; a row at 0 is a claw-back or an unpaid creator)."""
-    return dict(read_payout_csv(data.splitlines(keepends=True)))
-
-
 def read_payout_csv(lines: Iterable[bytes]) -> Iterator[tuple[str, ExportedAmount]]:
     """The paid creators of an exported CSV, a line at a time (a file opened in binary
     mode is its lines), in the file's order: by creator_id. A creator paid twice, or out

@@ -71,14 +71,6 @@ class ExportStore:
         self.client = client
         self.bucket = bucket
 
-    def previous_amounts(
-        self, program_id: str, period: Period, revision: int
-    ) -> dict[str, ExportedAmount]:
-        """The amounts of the latest exported revision before `revision`, by creator_id
-        (all in memory: `previous_paid` streams them)."""
-        with ExitStack() as files:
-            return dict(self.previous_paid(program_id, period, revision, files))
-
     def previous_paid(
         self, program_id: str, period: Period, revision: int, files: ExitStack
     ) -> Iterator[tuple[str, ExportedAmount]]:
