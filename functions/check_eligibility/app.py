@@ -1,15 +1,20 @@
-"""CheckEligibilityFunction: a creator fact from the bus -> the creator's timeline and
-current decision; `CreatorEligibilityChanged` when the decision changes.
+"""CheckEligibilityFunction: creator facts (from the bus, through FactsQueue) -> each
+creator's timeline and current decision; `CreatorEligibilityChanged` when a decision
+changes.
 
-A malformed fact is rejected (kept with its reason) and the invocation succeeds; a
-storage or bus failure raises, so Lambda retries the event and, after its retries,
-sends it to the facts dead-letter queue.
+The messages of an invocation are recorded together (`record_facts`: a Query a creator,
+writes of 25, decisions in transactions, announcements 10 a request). A malformed fact is
+rejected (kept with its reason) and its message succeeds; a storage or bus failure sends
+back, in `batchItemFailures`, the messages of the creators it touched: SQS redelivers
+them and, after the queue's maxReceiveCount, moves them to the facts dead-letter queue.
 """
 
+from collections import Counter
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bonus_engine import dependencies, timestamps
@@ -18,16 +23,17 @@ logger = Logger()
 metrics = Metrics()
 
 
-@logger.inject_lambda_context(correlation_id_path="id")
+@logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The facts, rules and eligibility models, on the first invocation rather than at
     # import (cold start).
-    from bonus_engine.creator_facts import record_fact
+    from bonus_engine.creator_facts import record_facts
 
+    records = list(SQSEvent(event).records)
     wired = dependencies.for_eligibility()
-    outcome = record_fact(
-        event,
+    outcomes = record_facts(
+        [record.body for record in records],
         timestamps.utc_now(),
         wired.programs,
         wired.facts,
@@ -35,28 +41,45 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         wired.publisher,
         wired.recompute_window_months,
     )
-    metrics.add_metric("Facts", MetricUnit.Count, 1)
-    if outcome.rejection is not None:
-        metrics.add_dimension(name="reason", value=outcome.rejection.reason.value)
-        metrics.add_metric("FactsRejected", MetricUnit.Count, 1)
-        logger.warning(
-            "fact rejected",
-            reason=outcome.rejection.reason.value,
-            detail=outcome.rejection.detail,
-            period=outcome.rejection.period.name,
-        )
-        return {"status": "rejected", "reason": outcome.rejection.reason.value}
-    assert outcome.fact is not None
-    metrics.add_metric("FactsRecorded" if outcome.new else "FactsDuplicate", MetricUnit.Count, 1)
-    metrics.add_metric("EligibilityChanges", MetricUnit.Count, len(outcome.changed_programs))
-    logger.info(
-        "fact recorded",
-        kind=outcome.fact.kind,
-        creator_id=outcome.fact.creator_id,
-        new=outcome.new,
-        changed_programs=outcome.changed_programs,
+    metrics.add_metric("Facts", MetricUnit.Count, len(records))
+    metrics.add_metric("FactsRecorded", MetricUnit.Count, sum(o.new for o in outcomes))
+    metrics.add_metric(
+        "FactsDuplicate",
+        MetricUnit.Count,
+        sum(1 for o in outcomes if o.fact and not o.new and not o.failure),
     )
-    return {
-        "status": "recorded" if outcome.new else "duplicate",
-        "changed_programs": outcome.changed_programs,
-    }
+    metrics.add_metric(
+        "EligibilityChanges", MetricUnit.Count, sum(len(o.changed_programs) for o in outcomes)
+    )
+    rejections = [o.rejection for o in outcomes if o.rejection is not None]
+    for reason, count in Counter(r.reason.value for r in rejections).items():
+        with single_metric(
+            name="FactsRejected",
+            unit=MetricUnit.Count,
+            value=count,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            metric.add_dimension(name="reason", value=reason)
+    for record, outcome in zip(records, outcomes, strict=True):
+        if outcome.rejection is not None:
+            logger.warning(
+                "fact rejected",
+                message_id=record.message_id,
+                reason=outcome.rejection.reason.value,
+                detail=outcome.rejection.detail,
+                period=outcome.rejection.period.name,
+            )
+        elif outcome.fact is not None and outcome.failure is None:
+            logger.info(
+                "fact recorded",
+                message_id=record.message_id,
+                kind=outcome.fact.kind,
+                creator_id=outcome.fact.creator_id,
+                new=outcome.new,
+                changed_programs=outcome.changed_programs,
+            )
+    failed = [record.message_id for record, o in zip(records, outcomes, strict=True) if o.failure]
+    if failed:
+        metrics.add_metric("MessagesFailed", MetricUnit.Count, len(failed))
+        logger.warning("messages to be redelivered: storage or bus failed", messages=len(failed))
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

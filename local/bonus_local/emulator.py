@@ -233,6 +233,17 @@ class Emulation:
         for bus in self.template.buses.values():
             with suppress(events.exceptions.ResourceAlreadyExistsException):
                 events.create_event_bus(Name=bus)
+        for rule in self.template.rules.values():
+            events.put_rule(
+                Name=rule.name, EventBusName=rule.bus, EventPattern=json.dumps(rule.pattern)
+            )
+            events.put_targets(
+                Rule=rule.name,
+                EventBusName=rule.bus,
+                Targets=[
+                    {"Id": f"target-{i}", "Arn": arn} for i, arn in enumerate(rule.queue_arns)
+                ],
+            )
         for function in self.template.functions.values():
             for event in function.events:
                 if event.type != "EventBridgeRule":

@@ -104,8 +104,8 @@ class LocalPipeline:
         self, entries: Sequence[dict[str, Any]], progress: Progress = _no_progress
     ) -> None:
         """Put each entry ({source, detail-type, detail}) on the bus, 10 a request, and
-        deliver what the rules matched every DRAIN_EVERY entries (each event is still one
-        invocation of its function; the stand-in queues stay shallow)."""
+        deliver what the rules matched every DRAIN_EVERY entries (the queues stay
+        shallow)."""
         for chunk in range(0, len(entries), DRAIN_EVERY):
             delivered = entries[chunk : chunk + DRAIN_EVERY]
             for start in range(0, len(delivered), 10):
@@ -123,7 +123,7 @@ class LocalPipeline:
                 )
                 if response.get("FailedEntryCount"):
                     raise RuntimeError(f"PutEvents refused entries: {response['Entries']}")
-            self.drain_rules()
+            self.settle()
             progress(len(delivered))
 
     def send_engagement(self, bodies: Iterable[str], progress: Progress = _no_progress) -> None:

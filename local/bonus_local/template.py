@@ -75,6 +75,17 @@ class KeySpec:
 
 
 @dataclass(frozen=True)
+class RuleSpec:
+    """An EventBridge rule of its own (`AWS::Events::Rule`), whose targets are queues."""
+
+    logical_id: str
+    name: str
+    bus: str
+    pattern: dict[str, Any]
+    queue_arns: list[str]
+
+
+@dataclass(frozen=True)
 class EventSpec:
     """One of a function's `Events`: SQS, EventBridgeRule or Schedule."""
 
@@ -105,6 +116,7 @@ class Template:
     functions: dict[str, FunctionSpec]
     buckets: dict[str, BucketSpec] = field(default_factory=dict)
     keys: dict[str, KeySpec] = field(default_factory=dict)
+    rules: dict[str, RuleSpec] = field(default_factory=dict)
 
     def function(self, logical_id: str) -> FunctionSpec:
         return self.functions[logical_id]
@@ -126,6 +138,7 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
     tables, queues, buses, functions = {}, {}, {}, {}
     buckets: dict[str, BucketSpec] = {}
     keys: dict[str, KeySpec] = {}
+    rules: dict[str, RuleSpec] = {}
     for logical_id, resource in resources.items():
         kind = resource["Type"]
         properties = resource.get("Properties", {})
@@ -150,13 +163,30 @@ def load_template(path: Path = TEMPLATE_PATH) -> Template:
                 resolver.get_att(logical_id, "Arn"),
                 resolver.resolve(properties),
             )
+        elif kind == "AWS::Events::Rule":
+            rules[logical_id] = _rule(logical_id, resolver.resolve(properties), resolver, path)
         elif kind not in _NOT_EMULATED and kind != "AWS::Lambda::EventSourceMapping":
             raise TemplateError(f"{path.name}: {logical_id}: no local emulation for {kind}")
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::EventSourceMapping":
             function_id, event = _event_source_mapping(logical_id, resource, resolver)
             functions[function_id].events.append(event)
-    return Template(tables, queues, buses, functions, buckets, keys)
+    return Template(tables, queues, buses, functions, buckets, keys, rules)
+
+
+def _rule(
+    logical_id: str, properties: dict[str, Any], resolver: "_Resolver", path: Path
+) -> RuleSpec:
+    targets = [target["Arn"] for target in properties.get("Targets", [])]
+    if not all(arn.startswith("arn:aws:sqs:") for arn in targets):
+        raise TemplateError(f"{path.name}: {logical_id}: only queues are emulated as targets")
+    return RuleSpec(
+        logical_id,
+        resolver.name(logical_id),
+        properties["EventBusName"],
+        properties["EventPattern"],
+        targets,
+    )
 
 
 def _event_source_mapping(

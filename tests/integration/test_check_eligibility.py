@@ -73,31 +73,39 @@ def check_eligibility(pipeline: LocalPipeline) -> LocalFunction:
 # --- the samples of events/facts ----------------------------------------------------------
 
 
+def sample(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A sample SQS event of events/facts, and the EventBridge event its message holds."""
+    event = json.loads((EVENTS / name).read_text())
+    (record,) = event["Records"]
+    return event, json.loads(record["body"])
+
+
 @pytest.mark.parametrize(
     "name", sorted(path.name for path in EVENTS.glob("*.json") if "malformed" not in path.name)
 )
 def test_every_fact_sample_is_recorded_by_the_handler(
     name: str, check_eligibility: LocalFunction, facts_store: FactsStore
 ) -> None:
-    event = json.loads((EVENTS / name).read_text())
+    event, fact_event = sample(name)
 
     result = check_eligibility.invoke(event)
 
-    assert result["status"] == "recorded"
-    (fact,) = facts_store.timeline(event["detail"]["creator_id"])
-    assert fact.kind == event["detail-type"]
+    assert result == {"batchItemFailures": []}
+    (fact,) = facts_store.timeline(fact_event["detail"]["creator_id"])
+    assert fact.kind == fact_event["detail-type"]
 
 
 def test_the_malformed_sample_is_rejected_with_every_field_named(
     check_eligibility: LocalFunction, emulation: Emulation
 ) -> None:
-    event = json.loads((EVENTS / "malformed-profile.json").read_text())
+    event, _ = sample("malformed-profile.json")
 
     result = check_eligibility.invoke(event)
 
-    assert result == {"status": "rejected", "reason": "invalid_fact"}
+    assert result == {"batchItemFailures": []}  # rejected: the message is not retried
     store = RejectionStore(Table(emulation.dynamodb, emulation.table_name("RejectionsTable")))
     (rejection,) = store.list(RejectionSource.FACTS, Period.parse("2026-02"))
+    assert rejection["reason"] == "invalid_fact"
     for field in ("account_type", "country", "adult", "followers"):
         assert field in rejection["detail"]
 
@@ -219,9 +227,9 @@ def test_a_fact_that_keeps_failing_is_set_aside_in_the_dead_letter_queue(
     assert pipeline.dead_letters()["FactsDeadLetterQueue"] == 1
     url = emulation.queue_url("FactsDeadLetterQueue")
     (message,) = emulation.sqs.receive_message(QueueUrl=url)["Messages"]
-    record = json.loads(message["Body"])
-    assert record["requestPayload"]["detail"]["creator_id"] == "ana"
-    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    # The event as the rule put it on FactsQueue, after the queue's maxReceiveCount (5).
+    assert json.loads(message["Body"])["detail"]["creator_id"] == "ana"
+    assert pipeline.functions["CheckEligibilityFunction"].invocations == 5
 
 
 def test_a_late_fact_marks_the_closed_periods_it_changes(

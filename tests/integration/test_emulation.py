@@ -27,9 +27,13 @@ def test_every_table_queue_bus_and_rule_of_the_template_is_provisioned(
         assert any(url.endswith("/" + queue.name) for url in queue_urls)
     rules = emulation.events.list_rules(EventBusName=emulation.bus_name)["Rules"]
     assert {rule["Name"] for rule in rules} == {
-        rule_name("CheckEligibilityFunction", "CreatorFacts"),
+        template.rules["CreatorFactsRule"].name,
         rule_name("StartBonusRunsFunction", "ComputeRequested"),
     }
+    (target,) = emulation.events.list_targets_by_rule(
+        Rule=template.rules["CreatorFactsRule"].name, EventBusName=emulation.bus_name
+    )["Targets"]
+    assert target["Arn"].endswith(":" + template.queues["FactsQueue"].name)
 
 
 def test_a_queue_keeps_the_redrive_policy_the_template_gives_it(emulation: Emulation) -> None:

@@ -1,5 +1,6 @@
-"""What one creator fact costs the eligibility function in DynamoDB requests, and how the
-emulation delivers facts: one event per invocation, the stand-in queue emptied."""
+"""What creator facts cost the eligibility function in DynamoDB requests, alone and in a
+batch, what a batch does when part of it fails, and how the emulation delivers facts:
+through the rule's queue, up to 100 an invocation."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,15 +9,15 @@ from typing import Any
 import pytest
 from integration_support import BusCapture
 
-from bonus_engine.creator_facts import record_fact
-from bonus_engine.messaging import EventPublisher
+from bonus_engine.creator_facts import FactOutcome, record_fact, record_facts
+from bonus_engine.messaging import DeliveryError, EventPublisher
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import load_programs
 from bonus_engine.storage import keys
-from bonus_engine.storage.dynamo import Item, Table
+from bonus_engine.storage.dynamo import Item, Table, TransientStorageError
 from bonus_engine.storage.facts_store import FactsStore
 from bonus_engine.storage.rejections_store import RejectionStore
-from bonus_local.emulator import Emulation, stand_in_queue_name
+from bonus_local.emulator import Emulation
 from bonus_local.pipeline import LocalPipeline
 
 PROGRAMS_DIR = Path(__file__).resolve().parents[2] / "layers" / "program_rules" / "programs"
@@ -78,8 +79,9 @@ def test_a_late_fact_that_changes_the_decision_takes_four_requests(
 
     requests = facts.record(invited())
 
-    # The record, the fact with the markers of March and April, the decision, its mark.
-    assert requests == {"Query": 1, "BatchWriteItem": 1, "PutItem": 1, "UpdateItem": 1}
+    # The record, the fact with the markers of March and April, the decision, and the
+    # decision again, marked as announced.
+    assert requests == {"Query": 1, "BatchWriteItem": 1, "PutItem": 2}
     since = datetime(2026, 5, 10, tzinfo=UTC)
     assert facts.store.changed_since(Period.parse("2026-03"), since)
     assert facts.store.changed_since(Period.parse("2026-04"), since)
@@ -139,8 +141,8 @@ def stored_facts(table: Table) -> list[Item]:
     return [item for item in table.query(partition) if item["kind"] != "decision"]
 
 
-def test_each_fact_is_one_invocation_and_the_rule_queue_is_left_empty(
-    pipeline: LocalPipeline, emulation: Emulation
+def test_facts_reach_the_function_a_hundred_an_invocation_and_the_queue_is_left_empty(
+    pipeline: LocalPipeline, emulation: Emulation, facts: Facts
 ) -> None:
     entries = [
         {
@@ -162,9 +164,133 @@ def test_each_fact_is_one_invocation_and_the_rule_queue_is_left_empty(
     pipeline.put_facts(entries, delivered.append)
 
     function = pipeline.functions["CheckEligibilityFunction"]
-    assert function.invocations == 137
+    assert function.invocations == 2  # the template's BatchSize: 100
     assert sum(delivered) == 137
-    url = emulation.queue_urls[stand_in_queue_name("CheckEligibilityFunction", "CreatorFacts")]
-    attributes = emulation.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert all(facts.store.decision(f"c{n:03d}", "spring-bonus") for n in range(137))
+    attributes = emulation.sqs.get_queue_attributes(
+        QueueUrl=emulation.queue_url("FactsQueue"), AttributeNames=["All"]
+    )
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def late_invitations(creators: list[str]) -> list[dict[str, Any]]:
+    return [{**invited(creator_id=creator), "id": f"e-{creator}"} for creator in creators]
+
+
+def record_batch(facts: Facts, events: list[Any], now: datetime = NOW) -> list[FactOutcome]:
+    return record_facts(
+        events, now, facts.programs, facts.store, facts.rejections, facts.publisher, 2
+    )
+
+
+def test_a_batch_takes_a_query_a_creator_and_its_writes_together(
+    facts: Facts, emulation: Emulation
+) -> None:
+    bus = BusCapture(emulation, [CHANGED])
+    creators = [f"c{n:03d}" for n in range(60)]
+    before = dict(facts.table.usage.requests)
+
+    outcomes = record_batch(facts, late_invitations(creators))
+
+    requests = {
+        operation: count - before.get(operation, 0)
+        for operation, count in facts.table.usage.requests.items()
+    }
+    # 60 facts and 120 markers (March and April) 25 a request; the 60 decisions, then their
+    # announced marks, in a transaction each.
+    assert requests == {"Query": 60, "BatchWriteItem": 8, "TransactWriteItems": 2}
+    assert all(o.new and o.changed_programs == ["spring-bonus"] for o in outcomes)
+    assert sorted(d["creator_id"] for d in bus.details(CHANGED)) == creators
+    for creator in creators:
+        decision = facts.store.decision(creator, "spring-bonus")
+        assert decision is not None
+        assert decision.announced
+        assert decision.version == 1
+    assert facts.store.changed_since(Period.parse("2026-03"), datetime(2026, 5, 10, tzinfo=UTC))
+
+
+def test_a_creator_whose_decision_changed_meanwhile_is_judged_again_and_the_rest_stored(
+    facts: Facts, emulation: Emulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bus = BusCapture(emulation, [CHANGED])
+    facts.record(invited(creator_id="ana"))  # ana's decision: version 1
+    real = FactsStore.save_decisions
+    raced = []
+
+    def another_writer_first(self: FactsStore, changes: Any) -> Any:
+        if not raced:  # between this batch's Query and its transaction
+            raced.append(True)
+            stored = self.decision("ana", "spring-bonus")
+            self.save_decision("ana", "spring-bonus", True, [], None, NOW, stored)
+        return real(self, changes)
+
+    monkeypatch.setattr(FactsStore, "save_decisions", another_writer_first)
+    revoked = event(
+        "CreatorInvitationRevoked",
+        creator_id="ana",
+        occurred_at="2026-03-20T00:00:00Z",
+        program_id="spring-bonus",
+    )
+
+    outcomes = record_batch(facts, [revoked, *late_invitations(["ben", "cy"])])
+
+    assert all(outcome.failure is None for outcome in outcomes)
+    ana = facts.store.decision("ana", "spring-bonus")
+    assert ana is not None
+    assert (ana.version, ana.eligible, ana.announced) == (3, False, True)  # judged again
+    assert "not_invited" in ana.reasons
+    for creator in ("ben", "cy"):
+        decision = facts.store.decision(creator, "spring-bonus")
+        assert decision is not None
+        assert decision.version == 1
+        assert decision.announced
+    versions = sorted((d["creator_id"], d["decision_version"]) for d in bus.details(CHANGED))
+    assert versions == [("ana", 1), ("ana", 3), ("ben", 1), ("cy", 1)]
+
+
+def test_a_creator_whose_read_fails_comes_back_alone(
+    facts: Facts, emulation: Emulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = FactsStore.creator
+
+    def throttled_for_ben(self: FactsStore, creator_id: str) -> Any:
+        if creator_id == "ben":
+            raise TransientStorageError("ThrottlingException")
+        return real(self, creator_id)
+
+    monkeypatch.setattr(FactsStore, "creator", throttled_for_ben)
+    batch = [*late_invitations(["ana", "ben"]), "not json", *late_invitations(["cy"])]
+
+    outcomes = record_batch(facts, batch)
+
+    assert [o.failure is not None for o in outcomes] == [False, True, False, False]
+    assert outcomes[2].rejection is not None
+    assert outcomes[2].rejection.reason.value == "invalid_fact"
+    monkeypatch.setattr(FactsStore, "creator", real)
+    assert facts.store.decision("ben", "spring-bonus") is None
+    assert facts.store.decision("cy", "spring-bonus") is not None
+
+
+def test_a_failed_announcement_sends_back_its_creators_and_their_redelivery_announces_once(
+    facts: Facts, emulation: Emulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bus = BusCapture(emulation, [CHANGED])
+    real = EventPublisher.publish
+
+    def timed_out(self: EventPublisher, detail_type: str, details: Any) -> None:
+        raise DeliveryError("PutEvents timed out")
+
+    monkeypatch.setattr(EventPublisher, "publish", timed_out)
+    batch = late_invitations(["ana", "ben"])
+
+    first = record_batch(facts, batch)
+
+    assert all(outcome.failure is not None for outcome in first)
+    monkeypatch.setattr(EventPublisher, "publish", real)
+
+    again = record_batch(facts, batch)  # SQS delivers the messages again
+    record_batch(facts, batch)  # and once more: nothing left to announce
+
+    assert all(outcome.failure is None and not outcome.new for outcome in again)
+    assert sorted(d["creator_id"] for d in bus.details(CHANGED)) == ["ana", "ben"]

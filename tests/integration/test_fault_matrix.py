@@ -59,11 +59,17 @@ def site(function: str, operation: str, params: dict[str, Any]) -> str:
         what = item["sk"]["S"].split("#", 1)[0] if "#" in item["sk"]["S"] else item["sk"]["S"]
         if item["pk"]["S"].startswith("FACTS#"):
             what = "decision" if "~decision" in item["sk"]["S"] else "fact"
+            if item.get("announced", {}).get("BOOL"):
+                what = "announced"
     elif operation == "UpdateItem":
         what = " ".join(params["UpdateExpression"].split()[:2])
     elif operation == "TransactWriteItems":
-        first = params["TransactItems"][0]
-        what = "revisions" if "ConditionCheck" in first else "close"
+        ((kind, first),) = params["TransactItems"][0].items()
+        if first.get("Item", {}).get("pk", {}).get("S", "").startswith("FACTS#"):
+            # a batch of facts' decisions, or their marks
+            what = "announced" if first["Item"]["announced"]["BOOL"] else "decisions"
+        else:
+            what = "revisions" if kind == "ConditionCheck" else "close"
     elif operation == "PutEvents":
         what = params["Entries"][0]["DetailType"]
     elif operation == "PutObject":
@@ -120,7 +126,12 @@ def faults(pipeline: LocalPipeline) -> Iterator[Faults]:
 
 
 def run_month(pipeline: LocalPipeline, bus: BusCapture) -> dict[str, Any]:
-    pipeline.put_facts(read_facts(SMALL / "facts.jsonl"))
+    facts = read_facts(SMALL / "facts.jsonl")
+    # Most facts in one batch (their decisions in transactions), the last three one at a
+    # time (a decision changed alone: a conditional put and update).
+    pipeline.put_facts(facts[:-3])
+    for fact in facts[-3:]:
+        pipeline.put_facts([fact])
     pipeline.send_engagement(read_engagement(SMALL / "engagement.jsonl"))
     pipeline.request_compute("spring-bonus", MARCH)
     return tables(pipeline, bus)
@@ -177,7 +188,9 @@ EXPECTED_SITES = {
     "CheckEligibilityFunction:BatchWriteItem:CHANGED",  # a fact and its change markers
     "CheckEligibilityFunction:BatchWriteItem:REJECTED",
     "CheckEligibilityFunction:PutItem:decision",
-    "CheckEligibilityFunction:UpdateItem:SET announced",
+    "CheckEligibilityFunction:PutItem:announced",
+    "CheckEligibilityFunction:TransactWriteItems:decisions",
+    "CheckEligibilityFunction:TransactWriteItems:announced",
     "CheckEligibilityFunction:PutEvents:CreatorEligibilityChanged",
     "StartBonusRunsFunction:UpdateItem:SET active_run_id",
     "StartBonusRunsFunction:PutItem:RUN",
@@ -295,7 +308,12 @@ def take_over_while_issuing(
     """Run A computes March up to its issue phase, whose tasks are taken off the queue;
     a late event changes alice's points, A's hold goes stale (3 h) and run B takes the
     period over and completes. Returns A's and B's run ids and A's issue tasks."""
-    pipeline.put_facts(read_facts(SMALL / "facts.jsonl"))
+    facts = read_facts(SMALL / "facts.jsonl")
+    # Most facts in one batch (their decisions in transactions), the last three one at a
+    # time (a decision changed alone: a conditional put and update).
+    pipeline.put_facts(facts[:-3])
+    for fact in facts[-3:]:
+        pipeline.put_facts([fact])
     pipeline.send_engagement(read_engagement(SMALL / "engagement.jsonl"))
     results = ResultsStore(Table(emulation.dynamodb, emulation.table_name("BonusResultsTable")))
     stale = request(pipeline, "request-a")["started"][0]["run_id"]
@@ -379,7 +397,12 @@ def test_a_retried_start_resumes_the_same_run_instead_of_refusing_itself(
     pipeline: LocalPipeline, emulation: Emulation
 ) -> None:
     # Given the coordinator claimed March and failed to send the fan-out
-    pipeline.put_facts(read_facts(SMALL / "facts.jsonl"))
+    facts = read_facts(SMALL / "facts.jsonl")
+    # Most facts in one batch (their decisions in transactions), the last three one at a
+    # time (a decision changed alone: a conditional put and update).
+    pipeline.put_facts(facts[:-3])
+    for fact in facts[-3:]:
+        pipeline.put_facts([fact])
     pipeline.send_engagement(read_engagement(SMALL / "engagement.jsonl"))
     coordinator = pipeline.functions["StartBonusRunsFunction"]
     first = request(pipeline, "request-1")

@@ -9,6 +9,7 @@ every item written fits DynamoDB's 400 KB (and the rejection's texts their 8 KB)
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -19,6 +20,8 @@ from integration_support import sqs_record
 
 from bonus_engine import dependencies
 from bonus_engine.rejections import TEXT_LIMIT_BYTES, RejectionReason
+from bonus_engine.storage.dynamo import Table
+from bonus_engine.storage.facts_store import FactsStore
 from bonus_local.emulator import Emulation
 from bonus_local.lambda_runtime import LocalFunction
 from bonus_local.pipeline import LocalPipeline
@@ -325,21 +328,15 @@ def test_a_fact_of_any_shape_is_recorded_or_rejected_never_raised(
     detail_type: str,
     detail: dict[str, Any],
 ) -> None:
-    eligibility = pipeline.functions["CheckEligibilityFunction"]
+    result, rejected = deliver_fact(pipeline, detail_type, detail)
 
-    outcome = eligibility.invoke(
-        {"id": "evt-1", "detail-type": detail_type, "source": "creators", "detail": detail}
-    )
-
-    assert outcome["status"] in ("recorded", "duplicate", "rejected")
+    assert result == {"batchItemFailures": []}  # recorded or rejected: never sent back
     assert all(size < ITEM_LIMIT for size in written.sizes)
-    if outcome["status"] == "rejected":
-        assert outcome["reason"] in ("invalid_fact", "unknown_fact_type")
+    assert {r["reason"] for r in rejected} <= {"invalid_fact", "unknown_fact_type"}
 
 
 @pytest.mark.parametrize("cap", ["1e1000000", "1e-500000", "0", "0.00", "1.001", "9" * 16, "+5"])
 def test_a_bonus_cap_out_of_bounds_is_an_invalid_fact(pipeline: LocalPipeline, cap: str) -> None:
-    eligibility = pipeline.functions["CheckEligibilityFunction"]
     detail = {
         "creator_id": "c-1",
         "occurred_at": "2026-03-01T00:00:00Z",
@@ -347,15 +344,13 @@ def test_a_bonus_cap_out_of_bounds_is_an_invalid_fact(pipeline: LocalPipeline, c
         "bonus_cap": cap,
     }
 
-    outcome = eligibility.invoke(
-        {"id": "evt-1", "detail-type": "CreatorInvited", "source": "creators", "detail": detail}
-    )
+    result, rejected = deliver_fact(pipeline, "CreatorInvited", detail)
 
-    assert (outcome["status"], outcome["reason"]) == ("rejected", "invalid_fact")
+    assert result == {"batchItemFailures": []}
+    assert [r["reason"] for r in rejected] == ["invalid_fact"]
 
 
 def test_the_widest_bonus_cap_is_accepted(pipeline: LocalPipeline) -> None:
-    eligibility = pipeline.functions["CheckEligibilityFunction"]
     detail = {
         "creator_id": "c-1",
         "occurred_at": "2026-03-01T00:00:00Z",
@@ -363,11 +358,25 @@ def test_the_widest_bonus_cap_is_accepted(pipeline: LocalPipeline) -> None:
         "bonus_cap": "9" * 15 + ".99",
     }
 
-    outcome = eligibility.invoke(
-        {"id": "evt-1", "detail-type": "CreatorInvited", "source": "creators", "detail": detail}
-    )
+    result, rejected = deliver_fact(pipeline, "CreatorInvited", detail)
 
-    assert outcome["status"] == "recorded"
+    assert (result, rejected) == ({"batchItemFailures": []}, [])
+    emulation = pipeline.emulation
+    facts = FactsStore(Table(emulation.dynamodb, emulation.table_name("CreatorFactsTable")))
+    (fact,) = facts.timeline("c-1")
+    assert fact.kind == "CreatorInvited"
+
+
+def deliver_fact(
+    pipeline: LocalPipeline, detail_type: str, detail: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Deliver one fact to the eligibility function as FactsQueue would: the handler's
+    result, and the rejections it stored."""
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    event = {"id": "evt-1", "detail-type": detail_type, "source": "creators", "detail": detail}
+    eligibility = pipeline.functions["CheckEligibilityFunction"]
+    result = eligibility.invoke({"Records": [sqs_record(json.dumps(event))]})
+    return result, pipeline.rejections_since(since)
 
 
 @pytest.mark.parametrize("emulation", ["patched", "stock"], indirect=True)

@@ -31,7 +31,7 @@ def test_every_function_runs_on_a_runtime_sam_can_build_here() -> None:
 
 
 def test_every_sqs_event_source_reports_partial_batch_failures() -> None:
-    assert len(MAPPINGS) == 2
+    assert len(MAPPINGS) == 3  # engagement, facts, shard tasks
     for mapping in MAPPINGS.values():
         source = mapping["Properties"]
         assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -96,13 +96,25 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_kept() -> None:
 
 
 def test_facts_and_runs_are_never_silently_lost_by_their_rules() -> None:
-    for name in ("CheckEligibilityFunction", "StartBonusRunsFunction"):
-        function = FUNCTIONS[name]["Properties"]
-        assert function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
-        for event in function["Events"].values():
-            if event["Type"] == "EventBridgeRule":
-                assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] > 0
-                assert "Arn" in event["Properties"]["DeadLetterConfig"]
+    # Runs: the coordinator is the rule's target; a failed invocation is retried, then kept.
+    function = FUNCTIONS["StartBonusRunsFunction"]["Properties"]
+    assert function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+    for event in function["Events"].values():
+        if event["Type"] == "EventBridgeRule":
+            assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] > 0
+            assert "Arn" in event["Properties"]["DeadLetterConfig"]
+    # Facts: the rule puts them on a queue that redrives to the facts dead-letter queue,
+    # which also keeps what the rule could not deliver.
+    rule = RESOURCES["CreatorFactsRule"]["Properties"]
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["FactsQueue", "Arn"]}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["FactsDeadLetterQueue", "Arn"]}
+    redrive = RESOURCES["FactsQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["FactsDeadLetterQueue", "Arn"]}
+    mapping = RESOURCES["CreatorFactMessages"]["Properties"]
+    assert mapping["FunctionName"] == {"Ref": "CheckEligibilityFunction"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_no_policy_grants_a_wildcard_action_or_resource() -> None:

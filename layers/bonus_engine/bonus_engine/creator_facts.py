@@ -1,11 +1,22 @@
-"""Recording one creator fact and keeping the creator's current decision up to date."""
+"""Recording creator facts and keeping each creator's current decision up to date.
 
-from collections.abc import Mapping
+Facts reach the eligibility function from the bus through a queue, up to 100 an
+invocation (`record_facts`): one Query a creator, their new facts and change markers
+stored together (BatchWriteItem, 25 a request), the decisions they change stored in
+transactions (each with its own version check), announced 10 a PutEvents request and
+marked as announced in transactions. Each message keeps its own outcome: a malformed
+fact is a rejection, and a transient failure sends back the messages of the creators it
+touched, never the others'.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bonus_engine.eligibility import EligibilityDecision, judge_eligibility
+from bonus_engine.eligibility import judge_eligibility
 from bonus_engine.facts import Fact, InvalidFact, PostRestricted, UnknownFactType, parse_fact
 from bonus_engine.messaging import EventPublisher
 from bonus_engine.periods import Period, closed_periods_since
@@ -18,10 +29,18 @@ from bonus_engine.rejections import (
     bounded_text,
     json_excerpt,
 )
-from bonus_engine.storage.dynamo import ConditionFailed, TransientStorageError
-from bonus_engine.storage.facts_store import CreatorRecord, FactsStore, StoredDecision
+from bonus_engine.storage.change_markers import change_marker_items
+from bonus_engine.storage.dynamo import Item, TransientStorageError
+from bonus_engine.storage.facts_store import (
+    Announced,
+    CreatorRecord,
+    DecisionChange,
+    FactsStore,
+    StoredDecision,
+    fact_items,
+)
 from bonus_engine.storage.rejections_store import RejectionStore
-from bonus_engine.timestamps import parse_rfc3339, to_utc_text
+from bonus_engine.timestamps import parse_rfc3339
 
 ELIGIBILITY_CHANGED = "CreatorEligibilityChanged"
 DECISION_ATTEMPTS = 5
@@ -33,6 +52,11 @@ class FactOutcome:
     new: bool = False
     rejection: Rejection | None = None
     changed_programs: list[str] = field(default_factory=list)
+    failure: TransientStorageError | None = None  # the message comes back
+
+
+class UnreadableMessage(InvalidFact):
+    """A queue message that is not an EventBridge event (a JSON object)."""
 
 
 def record_fact(
@@ -44,35 +68,225 @@ def record_fact(
     publisher: EventPublisher,
     recompute_window_months: int,
 ) -> FactOutcome:
-    """Store the fact an EventBridge event carries and refresh the creator's decision for
-    every program. A malformed fact is rejected with its reason (and nothing raises); a
-    redelivered fact writes nothing new and announces nothing twice."""
-    try:
-        fact = parse_fact(event.get("detail-type"), event.get("detail"))
-    except (UnknownFactType, InvalidFact) as error:
-        rejection = _rejection(event, error, now)
-        rejections.record([rejection])
-        return FactOutcome(rejection=rejection)
-
-    outcome = FactOutcome(fact=fact)
-    record = facts.creator(fact.creator_id)
-    # A fact that arrives after a period closed can change it: those periods are marked,
-    # in the same batch as the fact itself (one request).
-    affected = closed_periods_since(_changes_from(fact), now, recompute_window_months)
-    if not record.has(fact):
-        facts.add_fact_marking(fact, _received_at(event, now), affected, now)
-        outcome.new = True
-        record.facts.append(fact)
-    elif affected:
-        # Stored already, perhaps by a batch that failed before its markers landed: mark
-        # again (a redelivery writes a new mark at most: one recomputation that finds
-        # nothing changed and stays silent).
-        facts.mark_changed(affected, now, fact.fact_id)
-
-    for program in programs.values():
-        if _refresh_decision(fact.creator_id, program, now, record, facts, publisher):
-            outcome.changed_programs.append(program.rules.program_id)
+    """One fact (`record_facts` of one); a transient failure raises."""
+    (outcome,) = record_facts(
+        [event], now, programs, facts, rejections, publisher, recompute_window_months
+    )
+    if outcome.failure is not None:
+        raise outcome.failure
     return outcome
+
+
+def record_facts(
+    events: Sequence[Mapping[str, Any] | str],
+    now: datetime,
+    programs: Mapping[str, LoadedProgram],
+    facts: FactsStore,
+    rejections: RejectionStore,
+    publisher: EventPublisher,
+    recompute_window_months: int,
+) -> list[FactOutcome]:
+    """Store the facts the events carry (an EventBridge event, or a queue message's body
+    holding one) and refresh their creators' decisions for every program. A malformed
+    fact is rejected with its reason (nothing raises); a redelivered fact writes nothing
+    new and announces nothing twice; a transient failure marks the outcomes of the
+    creators it touched as failed, and the others are recorded."""
+    batch = _Batch(events, now, recompute_window_months)
+    batch.reject(rejections)
+    records = batch.read(facts)
+    batch.store(facts, records)
+    announcements = batch.decide(facts, programs, records)
+    batch.announce(facts, publisher, announcements)
+    return batch.outcomes
+
+
+class _Batch:
+    def __init__(
+        self, events: Sequence[Mapping[str, Any] | str], now: datetime, window_months: int
+    ) -> None:
+        self.now = now
+        self.window_months = window_months
+        self.events: list[Mapping[str, Any]] = []
+        self.outcomes = [FactOutcome() for _ in events]
+        self.by_creator: dict[str, list[int]] = defaultdict(list)  # message positions
+        for position, raw in enumerate(events):
+            outcome = self.outcomes[position]
+            try:
+                event = _event(raw)
+            except UnreadableMessage as error:
+                self.events.append({})
+                outcome.rejection = _rejection(raw, error, now)
+                continue
+            self.events.append(event)
+            try:
+                outcome.fact = parse_fact(event.get("detail-type"), event.get("detail"))
+            except (UnknownFactType, InvalidFact) as error:
+                outcome.rejection = _rejection(event, error, now)
+            else:
+                self.by_creator[outcome.fact.creator_id].append(position)
+
+    def fail(self, creators: Iterable[str], error: TransientStorageError) -> None:
+        for creator in creators:
+            for position in self.by_creator[creator]:
+                self.outcomes[position].failure = error
+
+    def failed(self, creator: str) -> bool:
+        return any(self.outcomes[p].failure for p in self.by_creator[creator])
+
+    def reject(self, rejections: RejectionStore) -> None:
+        rejected = [o for o in self.outcomes if o.rejection is not None]
+        if not rejected:
+            return
+        try:
+            rejections.record([o.rejection for o in rejected if o.rejection is not None])
+        except TransientStorageError as error:
+            for outcome in rejected:
+                outcome.failure = error
+
+    def read(self, facts: FactsStore) -> dict[str, CreatorRecord]:
+        """Each creator's record: one strongly consistent Query a creator."""
+        records = {}
+        for creator in self.by_creator:
+            try:
+                records[creator] = facts.creator(creator)
+            except TransientStorageError as error:
+                self.fail([creator], error)
+        return records
+
+    def store(self, facts: FactsStore, records: dict[str, CreatorRecord]) -> None:
+        """The facts the records do not hold, with the change markers of the closed
+        periods they change, together. A fact found stored, perhaps by a batch that
+        failed before its markers landed, marks again (a redelivery writes a new mark at
+        most: one recomputation that finds nothing changed and stays silent)."""
+        items: list[Item] = []
+        writers = []
+        for creator, record in records.items():
+            count = len(items)
+            for position in self.by_creator[creator]:
+                outcome = self.outcomes[position]
+                assert outcome.fact is not None
+                fact = outcome.fact
+                affected = closed_periods_since(_changes_from(fact), self.now, self.window_months)
+                if not record.has(fact):
+                    received_at = _received_at(self.events[position], self.now)
+                    items += fact_items(fact, received_at, affected, self.now)
+                    outcome.new = True
+                    record.facts.append(fact)
+                elif affected:
+                    items += change_marker_items(affected, self.now, fact.fact_id, "facts")
+            if len(items) > count:
+                writers.append(creator)
+        if not items:
+            return
+        try:
+            facts.put_all(items)
+        except TransientStorageError as error:
+            self.fail(writers, error)
+            for creator in writers:
+                del records[creator]
+
+    def decide(
+        self,
+        facts: FactsStore,
+        programs: Mapping[str, LoadedProgram],
+        records: dict[str, CreatorRecord],
+    ) -> dict[tuple[str, str], StoredDecision]:
+        """Judge each creator now and store the decisions that changed. Concurrent
+        writers are settled by each decision's version: a creator whose change lost is
+        read again and judged on what is then found. Returns what is to be announced:
+        the changes stored, and the stored decisions whose announcement failed before."""
+        announcements: dict[tuple[str, str], StoredDecision] = {}
+        pending = records
+        for _ in range(DECISION_ATTEMPTS):
+            changes = []
+            for creator, record in pending.items():
+                for program in programs.values():
+                    change = _change(creator, program, record, self.now)
+                    stored = record.decisions.get(program.rules.program_id)
+                    if change is not None:
+                        changes.append(change)
+                    elif stored is not None and not stored.announced:
+                        announcements[(creator, program.rules.program_id)] = stored
+            if not changes:
+                return announcements
+            try:
+                saved = facts.save_decisions(changes)
+            except TransientStorageError as error:
+                self.fail({change.creator_id for change in changes}, error)
+                return announcements
+            for change in saved:
+                stored = change.stored()
+                records[change.creator_id].decisions[change.program_id] = stored
+                announcements[(change.creator_id, change.program_id)] = stored
+                last = self.by_creator[change.creator_id][-1]
+                self.outcomes[last].changed_programs.append(change.program_id)
+            lost = {change.creator_id for change in changes} - {c.creator_id for c in saved}
+            pending = {}
+            for creator in lost:
+                try:
+                    pending[creator] = records[creator] = facts.creator(creator)
+                except TransientStorageError as error:
+                    self.fail([creator], error)
+        self.fail(pending, TransientStorageError("a decision kept changing under us"))
+        return announcements
+
+    def announce(
+        self,
+        facts: FactsStore,
+        publisher: EventPublisher,
+        announcements: dict[tuple[str, str], StoredDecision],
+    ) -> None:
+        """Put the changes on the bus, then mark them as announced. If either fails, the
+        creators' messages come back: their redelivery finds the decisions stored and not
+        marked, and announces them (at least once: consumers deduplicate on
+        `decision_version`)."""
+        due = {key: d for key, d in announcements.items() if not self.failed(key[0])}
+        if not due:
+            return
+        creators = {creator for creator, _ in due}
+        try:
+            publisher.publish(
+                ELIGIBILITY_CHANGED,
+                [_announcement(creator, program, d) for (creator, program), d in due.items()],
+            )
+            facts.mark_all_announced(
+                [Announced(creator, program, d) for (creator, program), d in due.items()]
+            )
+        except TransientStorageError as error:
+            self.fail(creators, error)
+
+
+def _change(
+    creator_id: str, program: LoadedProgram, record: CreatorRecord, now: datetime
+) -> DecisionChange | None:
+    """The decision to store, if it is not the one stored."""
+    decision = judge_eligibility(program.rules, record.facts, now)
+    reasons = tuple(reason.value for reason in decision.reasons)
+    stored = record.decisions.get(program.rules.program_id)
+    if stored is not None and stored.same_decision(decision.eligible, reasons, decision.market):
+        return None
+    return DecisionChange(
+        creator_id,
+        program.rules.program_id,
+        decision.eligible,
+        reasons,
+        decision.market,
+        now,
+        stored,
+    )
+
+
+def _event(raw: Mapping[str, Any] | str) -> Mapping[str, Any]:
+    """The EventBridge event; a queue message's body is parsed first."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        raise UnreadableMessage("the message is not JSON (an EventBridge event)") from None
+    if not isinstance(event, dict):
+        raise UnreadableMessage("the message is not a JSON object (an EventBridge event)")
+    return event
 
 
 def _changes_from(fact: Fact) -> datetime:
@@ -85,81 +299,35 @@ def _changes_from(fact: Fact) -> datetime:
     return fact.occurred_at
 
 
-def _refresh_decision(
-    creator_id: str,
-    program: LoadedProgram,
-    now: datetime,
-    record: CreatorRecord,
-    facts: FactsStore,
-    publisher: EventPublisher,
-) -> bool:
-    """Judge the creator now; store and announce the decision if it changed. Returns
-    whether this call stored a change. Concurrent writers are settled by the decision's
-    version: the loser reads the creator again and judges on what it then finds."""
-    program_id = program.rules.program_id
-    for _ in range(DECISION_ATTEMPTS):
-        decision = judge_eligibility(program.rules, record.facts, now)
-        stored = record.decisions.get(program_id)
-        reasons = [reason.value for reason in decision.reasons]
-        if stored is not None and stored.same_decision(decision.eligible, reasons, decision.market):
-            if not stored.announced:  # stored before, but the announcement failed
-                _announce(publisher, creator_id, program_id, stored)
-                facts.mark_announced(creator_id, program_id, stored.version)
-            return False
-        try:
-            version = facts.save_decision(
-                creator_id, program_id, decision.eligible, reasons, decision.market, now, stored
-            )
-        except ConditionFailed:
-            fresh = facts.creator(creator_id)
-            record.facts, record.decisions = fresh.facts, fresh.decisions
-            continue
-        saved = _as_stored(decision, reasons, version, now)
-        record.decisions[program_id] = saved
-        _announce(publisher, creator_id, program_id, saved)
-        facts.mark_announced(creator_id, program_id, version)
-        return True
-    raise TransientStorageError(f"the decision of {creator_id} kept changing under us")
+def _announcement(creator_id: str, program_id: str, decision: StoredDecision) -> dict[str, Any]:
+    return {
+        "creator_id": creator_id,
+        "program_id": program_id,
+        "eligible": decision.eligible,
+        "reasons": list(decision.reasons),
+        "market": decision.market,
+        "as_of": decision.as_of,
+        "decision_version": decision.version,
+    }
 
 
-def _as_stored(
-    decision: EligibilityDecision, reasons: list[str], version: int, now: datetime
-) -> StoredDecision:
-    return StoredDecision(
-        eligible=decision.eligible,
-        reasons=tuple(reasons),
-        market=decision.market,
-        version=version,
-        announced=False,
-        as_of=to_utc_text(now),
-    )
-
-
-def _announce(
-    publisher: EventPublisher, creator_id: str, program_id: str, decision: StoredDecision
-) -> None:
-    publisher.publish(
-        ELIGIBILITY_CHANGED,
-        [
-            {
-                "creator_id": creator_id,
-                "program_id": program_id,
-                "eligible": decision.eligible,
-                "reasons": list(decision.reasons),
-                "market": decision.market,
-                "as_of": decision.as_of,
-                "decision_version": decision.version,
-            }
-        ],
-    )
-
-
-def _rejection(event: Mapping[str, Any], error: Exception, now: datetime) -> Rejection:
+def _rejection(event: Mapping[str, Any] | str, error: Exception, now: datetime) -> Rejection:
     reason = (
         RejectionReason.UNKNOWN_FACT_TYPE
         if isinstance(error, UnknownFactType)
         else RejectionReason.INVALID_FACT
     )
+    if isinstance(event, str):  # a message that is no event: kept as it came
+        raw, cut = bounded_text(event)
+        return Rejection(
+            source=RejectionSource.FACTS,
+            reason=reason,
+            detail=bounded_text(str(error))[0],
+            period=Period.containing(now),
+            received_at=now,
+            raw=raw,
+            cut=cut,
+        )
     detail = event.get("detail")
     detail_map: Mapping[str, Any] = detail if isinstance(detail, Mapping) else {}
     raw, cut = json_excerpt({"detail-type": event.get("detail-type"), "detail": detail})

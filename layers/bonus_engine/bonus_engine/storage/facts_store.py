@@ -9,25 +9,31 @@ Items, all in the creator's bucket partition (pk = FACTS#<bucket>), so that one 
   writes it again unchanged); `add_fact` is a conditional put (attribute_not_exists)
   that writes nothing the second time;
 - the creator's current decision for a program: sk = <creator>#~decision#<program>
-  (`~` sorts after every timestamp), replaced under an optimistic version check;
+  (`~` sorts after every timestamp), replaced under an optimistic version check (the
+  decisions of a batch of facts in transactions of up to 100, each item keeping its own
+  condition: `save_decisions`);
 and change markers for closed periods a late fact affects (pk = CHANGED#<period>).
 """
 
+import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from bonus_engine.facts import Fact, fact_detail, parse_fact
 from bonus_engine.periods import Period
 from bonus_engine.storage import keys
 from bonus_engine.storage.change_markers import change_marker_items, changed_since
-from bonus_engine.storage.dynamo import ConditionFailed, Item, Table
+from bonus_engine.storage.dynamo import TRANSACTION_LIMIT, ConditionFailed, Item, Table
 from bonus_engine.timestamps import to_utc_text
 
 DECISION = "decision"
+
+_W = TypeVar("_W")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,42 @@ class CreatorRecord:
 
     def has(self, fact: Fact) -> bool:
         return any(known.fact_id == fact.fact_id for known in self.facts)
+
+
+@dataclass(frozen=True)
+class DecisionChange:
+    """A decision to store in place of `previous` (None: the creator's first)."""
+
+    creator_id: str
+    program_id: str
+    eligible: bool
+    reasons: tuple[str, ...]
+    market: str | None
+    as_of: datetime
+    previous: StoredDecision | None
+
+    @property
+    def version(self) -> int:
+        return self.previous.version + 1 if self.previous else 1
+
+    def stored(self) -> StoredDecision:
+        return StoredDecision(
+            eligible=self.eligible,
+            reasons=self.reasons,
+            market=self.market,
+            version=self.version,
+            announced=False,
+            as_of=to_utc_text(self.as_of),
+        )
+
+
+@dataclass(frozen=True)
+class Announced:
+    """A stored decision put on the bus, to be marked as announced."""
+
+    creator_id: str
+    program_id: str
+    decision: StoredDecision
 
 
 @dataclass
@@ -95,21 +137,15 @@ class FactsStore:
         self, fact: Fact, received_at: datetime, periods: Sequence[Period], marked_at: datetime
     ) -> None:
         """Store a fact the creator's record does not hold, with the change markers of the
-        closed periods it changes, in one BatchWriteItem. Both are naturally idempotent:
-        the fact's key derives from its content and its item from the fact and when the bus
-        received it (`received_at`, the same on every delivery of the event), so a delivery
-        that raced this one puts the very same item again. A batch that failed halfway may
-        have stored the fact without its markers: whoever finds the fact stored marks the
-        periods again (`mark_changed`)."""
-        self.table.batch_put(
-            [
-                *change_marker_items(periods, marked_at, fact.fact_id, "facts"),
-                _fact_item(fact, received_at),
-            ]
-        )
+        closed periods it changes, in one BatchWriteItem (`fact_items`)."""
+        self.put_all(fact_items(fact, received_at, periods, marked_at))
+
+    def put_all(self, items: Sequence[Item]) -> None:
+        """Facts and change markers, 25 a BatchWriteItem: every one naturally idempotent."""
+        self.table.batch_put(items)
 
     def mark_changed(self, periods: Sequence[Period], at: datetime, marker_id: str) -> None:
-        self.table.batch_put(change_marker_items(periods, at, marker_id, "facts"))
+        self.put_all(change_marker_items(periods, at, marker_id, "facts"))
 
     def changed_since(self, period: Period, since: datetime) -> bool:
         return changed_since(self.table, period, since)
@@ -142,37 +178,131 @@ class FactsStore:
     ) -> int:
         """Replace the decision if it is still `previous` (optimistic version check);
         raise ConditionFailed if another writer got there first. Returns the version."""
-        version = previous.version + 1 if previous else 1
-        condition = "version = :previous" if previous else "attribute_not_exists(pk)"
-        values = {":previous": previous.version} if previous else None
-        self.table.put(
-            {
-                **keys.decision_key(creator_id, program_id),
-                "kind": DECISION,
-                "creator_id": creator_id,
-                "program_id": program_id,
-                "eligible": eligible,
-                "reasons": list(reasons),
-                "market": market,
-                "as_of": to_utc_text(as_of),
-                "version": version,
-                "announced": False,
-            },
-            condition=condition,
-            values=values,
+        change = DecisionChange(
+            creator_id, program_id, eligible, tuple(reasons), market, as_of, previous
         )
-        return version
+        self.table.put(_decision_item(change), **_version_condition(change.previous))
+        return change.version
 
-    def mark_announced(self, creator_id: str, program_id: str, version: int) -> None:
-        """The change was put on the bus (conditional: only that version). If a newer
-        decision replaced it, that one announces itself."""
-        with suppress(ConditionFailed):
-            self.table.update(
-                keys.decision_key(creator_id, program_id),
-                "SET announced = :yes",
-                values={":yes": True, ":version": version},
-                condition="version = :version",
-            )
+    def save_decisions(self, changes: Sequence[DecisionChange]) -> list[DecisionChange]:
+        """Store each change whose `previous` is still the stored decision; returns those
+        stored. One change is a conditional put; more go in transactions of up to 100,
+        each item with its own condition: the items whose condition failed (another
+        writer got there first) are left out and the rest of their transaction is
+        written again."""
+        if len(changes) == 1:
+            (change,) = changes
+            try:
+                self.table.put(_decision_item(change), **_version_condition(change.previous))
+            except ConditionFailed:
+                return []
+            return [change]
+        return self._transact_each(
+            changes,
+            lambda change: {
+                "Put": {"Item": _decision_item(change), **_transact_condition(change.previous)}
+            },
+        )
+
+    def mark_all_announced(self, announced: Sequence[Announced]) -> None:
+        """Mark each decision as announced, unless a newer decision replaced it (that one
+        announces itself). The decision is put again, marked, on the condition that its
+        version is still stored (a version's content never changes, and a put costs
+        DynamoDB what the update would): one conditional put, or transactions of up to
+        100."""
+        if len(announced) == 1:
+            (one,) = announced
+            with suppress(ConditionFailed):
+                self.table.put(
+                    _announced_item(one),
+                    condition="version = :version",
+                    values={":version": one.decision.version},
+                )
+            return
+        self._transact_each(
+            announced,
+            lambda one: {
+                "Put": {
+                    "Item": _announced_item(one),
+                    "ConditionExpression": "version = :version",
+                    "ExpressionAttributeValues": {":version": one.decision.version},
+                }
+            },
+        )
+
+    def _transact_each(
+        self, writes: Sequence[_W], action: Callable[[_W], dict[str, Any]]
+    ) -> list[_W]:
+        """Write each in transactions of up to 100; a write whose condition fails is left
+        out and the rest of its transaction tried again. Returns the writes applied."""
+        applied: list[_W] = []
+        for start in range(0, len(writes), TRANSACTION_LIMIT):
+            pending = list(writes[start : start + TRANSACTION_LIMIT])
+            while pending:
+                try:
+                    self.table.transact([action(write) for write in pending])
+                except ConditionFailed as failure:
+                    if not failure.failed:
+                        raise
+                    pending = [w for i, w in enumerate(pending) if i not in failure.failed]
+                    continue
+                applied += pending
+                break
+        return applied
+
+
+def _decision_item(change: DecisionChange) -> Item:
+    return _stored_item(change.creator_id, change.program_id, change.stored())
+
+
+def _announced_item(announced: Announced) -> Item:
+    marked = dataclasses.replace(announced.decision, announced=True)
+    return _stored_item(announced.creator_id, announced.program_id, marked)
+
+
+def _stored_item(creator_id: str, program_id: str, decision: StoredDecision) -> Item:
+    return {
+        **keys.decision_key(creator_id, program_id),
+        "kind": DECISION,
+        "creator_id": creator_id,
+        "program_id": program_id,
+        "eligible": decision.eligible,
+        "reasons": list(decision.reasons),
+        "market": decision.market,
+        "as_of": decision.as_of,
+        "version": decision.version,
+        "announced": decision.announced,
+    }
+
+
+def _version_condition(previous: StoredDecision | None) -> dict[str, Any]:
+    if previous is None:
+        return {"condition": "attribute_not_exists(pk)"}
+    return {"condition": "version = :previous", "values": {":previous": previous.version}}
+
+
+def _transact_condition(previous: StoredDecision | None) -> dict[str, Any]:
+    if previous is None:
+        return {"ConditionExpression": "attribute_not_exists(pk)"}
+    return {
+        "ConditionExpression": "version = :previous",
+        "ExpressionAttributeValues": {":previous": previous.version},
+    }
+
+
+def fact_items(
+    fact: Fact, received_at: datetime, periods: Sequence[Period], marked_at: datetime
+) -> list[Item]:
+    """A fact's item and the change markers of the closed periods it changes. Both are
+    naturally idempotent: the fact's key derives from its content and its item from the
+    fact and when the bus received it (`received_at`, the same on every delivery of the
+    event), so a delivery that raced this one puts the very same item again. A batch that
+    failed halfway may have stored the fact without its markers: whoever finds the fact
+    stored marks the periods again (`change_marker_items`)."""
+    return [
+        *change_marker_items(periods, marked_at, fact.fact_id, "facts"),
+        _fact_item(fact, received_at),
+    ]
 
 
 def _fact_item(fact: Fact, received_at: datetime) -> Item:
