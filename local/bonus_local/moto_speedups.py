@@ -38,6 +38,17 @@ checks that, with and without them.
   read through an index. Here top-level names are picked from the item as they are.
 - **Every request** lists the response class's methods (`inspect.getmembers`) to find
   its action; the list is kept per class here.
+- **Every condition** (a conditional put or update, each item of a transaction, a
+  Query's filter) is lexed and parsed afresh, about a third of a transaction of
+  decisions. The parsed condition depends only on its text, names and values, and is
+  only read when it is evaluated, so it is kept (the last 4,096) under those three, as
+  JSON; a condition with values that are not JSON (binary) is parsed every time.
+- **Every DynamoDB request** is read by walking botocore's input shape, member by member
+  and attribute value by attribute value (about as long as moto takes to do the work
+  asked). A data-plane request that botocore wrote holds nothing that walk changes but
+  binary values (base64 text, decoded by the walk), so one without any (no `"B":` or
+  `"BS":` in its body) is read with `json.loads`. With `verify=True` each is also read
+  moto's way and compared, raising on any difference.
 - **Every event a rule delivers** is written through its input template, which compiles
   each of eight JSONPath expressions afresh (a parser generator's tables, about 3 ms an
   event); the compiled expressions are kept here, and the template is written exactly
@@ -60,7 +71,7 @@ from typing import Any
 from botocore import auth as botocore_auth
 from moto import backends, settings
 from moto.core import responses as core_responses
-from moto.dynamodb import models
+from moto.dynamodb import comparisons, models
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import table as table_module
@@ -145,11 +156,19 @@ class SerialiserMismatch(AssertionError):
     """The fast serialiser wrote something moto's own would not have (verify=True)."""
 
 
+class ParserMismatch(AssertionError):
+    """A request read with `json.loads` is not what moto's parser reads (verify=True)."""
+
+
 def install(verify: bool = False) -> None:
     Table.query = _query  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
     serialise = _verified_result if verify else _plain_result
     DynamoResult.execute_result = serialise  # type: ignore[method-assign,assignment]
+    models.get_filter_expression = _filter_expression  # type: ignore[attr-defined,assignment]
+    table_module.get_filter_expression = _filter_expression  # type: ignore[attr-defined,assignment]
+    parse = _verified_parameters if verify else _plain_parameters
+    dynamodb_responses.DynamoHandler.parse_parameters = parse  # type: ignore[method-assign]
     backends.list_of_moto_modules = _moto_modules
     models.copy = _CopyWithoutTables  # type: ignore[attr-defined,assignment]
     models.DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
@@ -183,6 +202,10 @@ def uninstall() -> None:
     Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
     Table.all_items = _ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
     DynamoResult.execute_result = _ORIGINAL_EXECUTE_RESULT  # type: ignore[method-assign]
+    models.get_filter_expression = _ORIGINAL_FILTER_EXPRESSION  # type: ignore[attr-defined]
+    table_module.get_filter_expression = _ORIGINAL_FILTER_EXPRESSION  # type: ignore[attr-defined]
+    if "parse_parameters" in vars(dynamodb_responses.DynamoHandler):
+        del dynamodb_responses.DynamoHandler.parse_parameters
     backends.list_of_moto_modules = _ORIGINAL_MODULES
     models.copy = _ORIGINAL_COPY_MODULE  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = _ORIGINAL_TRANSACT  # type: ignore[method-assign]
@@ -193,6 +216,57 @@ def uninstall() -> None:
     models.DynamoDBBackend.batch_execute_statement = _ORIGINAL_STATEMENTS  # type: ignore[method-assign]
     for owner, name in _REPLACED:
         setattr(owner, name, _ORIGINALS[(id(owner), name)])
+
+
+# --- conditions: parsed once for each text, names and values ---------------------------------
+
+_ORIGINAL_FILTER_EXPRESSION = comparisons.get_filter_expression
+
+
+def _filter_expression(expression: str | None, names: Any, values: Any) -> Any:
+    try:
+        key = json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True)
+    except TypeError:  # binary values (bytes): not kept
+        return _ORIGINAL_FILTER_EXPRESSION(expression, names, values)
+    return _parsed_condition(expression, *key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_condition(expression: str | None, names: str, values: str) -> Any:
+    return _ORIGINAL_FILTER_EXPRESSION(expression, json.loads(names), json.loads(values))
+
+
+# --- DynamoDB requests: read as JSON when nothing in them needs moto's parser ---------------
+
+_ORIGINAL_PARSE_PARAMETERS = core_responses.BaseResponse.parse_parameters
+
+
+def _plain_request(handler: Any, request: Any) -> dict[str, Any] | None:
+    """The request's parameters, if `json.loads` reads them as moto's parser would: a
+    data-plane operation without binary values; None otherwise."""
+    if handler._get_action() not in PLAIN_JSON_OPERATIONS:
+        return None
+    body = request.data
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    if not text or '"B":' in text or '"BS":' in text:
+        return None
+    parameters = json.loads(text)
+    return parameters if isinstance(parameters, dict) else None
+
+
+def _plain_parameters(self: Any, request: Any) -> None:
+    parameters = _plain_request(self, request)
+    if parameters is None:
+        _ORIGINAL_PARSE_PARAMETERS(self, request)
+    else:
+        self.params = parameters
+
+
+def _verified_parameters(self: Any, request: Any) -> None:
+    _ORIGINAL_PARSE_PARAMETERS(self, request)
+    parameters = _plain_request(self, request)
+    if parameters is not None and parameters != self.params:
+        raise ParserMismatch(f"{self._get_action()}: {parameters!r} != {self.params!r}")
 
 
 # --- TransactWriteItems: copy the items it names, not the tables -----------------------------

@@ -204,3 +204,25 @@ def test_the_serialiser_check_catches_a_difference(
 
     with pytest.raises(moto_speedups.SerialiserMismatch):
         _exercise_dynamodb(client)
+
+
+def test_requests_read_as_plain_json_are_what_motos_parser_reads(aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    moto_speedups.install(verify=True)  # every request is also read moto's way, compared
+
+    _exercise_dynamodb(client)  # raises ParserMismatch on any difference
+
+
+def test_the_parser_check_catches_a_difference(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    moto_speedups.install(verify=True)
+    real = moto_speedups._plain_request
+
+    def with_a_stray_key(handler: Any, request: Any) -> dict[str, Any] | None:
+        parameters = real(handler, request)
+        return None if parameters is None else {**parameters, "stray": 1}
+
+    monkeypatch.setattr(moto_speedups, "_plain_request", with_a_stray_key)
+
+    with pytest.raises(moto_speedups.ParserMismatch):
+        _exercise_dynamodb(client)

@@ -13,6 +13,7 @@ from bonus_engine.creator_facts import FactOutcome, record_fact, record_facts
 from bonus_engine.messaging import DeliveryError, EventPublisher
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import load_programs
+from bonus_engine.rejections import TEXT_LIMIT_BYTES, RejectionSource
 from bonus_engine.storage import keys
 from bonus_engine.storage.dynamo import Item, Table, TransientStorageError
 from bonus_engine.storage.facts_store import FactsStore
@@ -294,3 +295,35 @@ def test_a_failed_announcement_sends_back_its_creators_and_their_redelivery_anno
 
     assert all(outcome.failure is None and not outcome.new for outcome in again)
     assert sorted(d["creator_id"] for d in bus.details(CHANGED)) == ["ana", "ben"]
+
+
+def test_unreadable_messages_are_rejected_and_the_facts_beside_them_recorded(
+    facts: Facts, emulation: Emulation
+) -> None:
+    deep = "[" * 100_000 + "]" * 100_000  # json.loads gives up (RecursionError)
+    lone_surrogate = '"\\ud800"'  # JSON, but a string, not an event
+    batch = [deep, *late_invitations(["ana"]), lone_surrogate, "[1, 2]", "\u0000"]
+
+    outcomes = record_batch(facts, batch)
+
+    assert [o.failure for o in outcomes] == [None] * 5
+    assert [o.rejection is None for o in outcomes] == [False, True, False, False, False]
+    assert {o.rejection.reason.value for o in outcomes if o.rejection} == {"invalid_fact"}
+    assert facts.store.decision("ana", "spring-bonus") is not None
+    stored = RejectionStore(Table(emulation.dynamodb, emulation.table_name("RejectionsTable")))
+    kept = list(stored.list(RejectionSource.FACTS, Period.containing(NOW)))
+    assert len(kept) == 4
+    assert all(len(r["raw"].encode()) <= TEXT_LIMIT_BYTES for r in kept)
+
+
+def test_a_fact_delivered_twice_in_one_batch_is_stored_and_announced_once(
+    facts: Facts, emulation: Emulation
+) -> None:
+    bus = BusCapture(emulation, [CHANGED])
+    (fact,) = late_invitations(["ana"])
+
+    first, second = record_batch(facts, [fact, fact])
+
+    assert (first.new, second.new) == (True, False)
+    assert len(facts.store.timeline("ana")) == 1
+    assert [d["decision_version"] for d in bus.details(CHANGED)] == [1]

@@ -127,6 +127,77 @@ def test_a_rule_delivers_the_event_stock_moto_delivers(aws: None) -> None:
     assert patched["detail"]["nested"] == {"list": [1, "two", None]}
 
 
+def test_a_condition_seen_before_is_judged_on_its_own_values_as_stock_moto(aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    tables = iter(["stock", "patched"])
+
+    def judge() -> list[Any]:
+        table = next(tables)
+        create_keyed_table(client, table)
+        outcomes: list[Any] = []
+
+        def attempt(write: Callable[[], Any]) -> None:
+            try:
+                write()
+                outcomes.append("written")
+            except client.exceptions.ConditionalCheckFailedException:
+                outcomes.append("refused")
+            except client.exceptions.TransactionCanceledException as error:
+                reasons = error.response["CancellationReasons"]
+                outcomes.append([reason["Code"] for reason in reasons])
+
+        def put(version: int | None, sk: str = "d") -> dict[str, Any]:
+            item = {"pk": {"S": "P"}, "sk": {"S": sk}, "version": {"N": str((version or 0) + 1)}}
+            if version is None:
+                return {
+                    "TableName": table,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            return {
+                "TableName": table,
+                "Item": item,
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": {"N": str(version)}},
+            }
+
+        for version in (None, None, 1, 1, 2, 5, 2):  # the same two texts, values changing
+            attempt(lambda version=version: client.put_item(**put(version)))
+        attempt(lambda: client.put_item(**put(None, "e")))
+        for first, second in ((4, 1), (3, 1)):  # one condition fails, then none
+            attempt(
+                lambda first=first, second=second: client.transact_write_items(
+                    TransactItems=[{"Put": put(first)}, {"Put": put(second, "e")}]
+                )
+            )
+        for least in (2, 4):
+            response = client.query(
+                TableName=table,
+                KeyConditionExpression="pk = :p",
+                FilterExpression="#v >= :least",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":p": {"S": "P"}, ":least": {"N": str(least)}},
+            )
+            outcomes.append(sorted(item["sk"]["S"] for item in response["Items"]))
+        return outcomes
+
+    stock, patched = stock_then_patched(judge)
+
+    assert patched == stock
+    assert stock[:8] == [
+        "written",
+        "refused",
+        "written",
+        "refused",
+        "written",
+        "refused",
+        "refused",
+        "written",
+    ]
+    assert stock[8:] == [["ConditionalCheckFailed", "None"], "written", ["d", "e"], ["d"]]
+
+
 @pytest.mark.parametrize("pad", [404_000, 406_000])
 def test_items_near_the_size_limit_are_taken_or_refused_as_stock_moto(aws: None, pad: int) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")

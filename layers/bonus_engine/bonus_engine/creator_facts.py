@@ -282,7 +282,7 @@ def _event(raw: Mapping[str, Any] | str) -> Mapping[str, Any]:
         return raw
     try:
         event = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to read
         raise UnreadableMessage("the message is not JSON (an EventBridge event)") from None
     if not isinstance(event, dict):
         raise UnreadableMessage("the message is not a JSON object (an EventBridge event)")
