@@ -226,3 +226,30 @@ def test_the_parser_check_catches_a_difference(aws: None, monkeypatch: pytest.Mo
 
     with pytest.raises(moto_speedups.ParserMismatch):
         _exercise_dynamodb(client)
+
+
+def test_requests_built_directly_are_what_werkzeug_builds(aws: None) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    moto_speedups.install(verify=True)  # every request is also built werkzeug's way
+
+    _exercise_dynamodb(client)  # raises RequestMismatch on any difference
+    url = sqs.create_queue(QueueName="built")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="caf\u00e9 \U0001f600")
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert message["Body"] == "caf\u00e9 \U0001f600"
+
+
+def test_the_request_check_catches_a_difference(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    moto_speedups.install(verify=True)
+    real = moto_speedups._plain_environ
+
+    def on_another_port(*args: Any) -> dict[str, Any] | None:
+        environ = real(*args)
+        return None if environ is None else {**environ, "SERVER_PORT": "8443"}
+
+    monkeypatch.setattr(moto_speedups, "_plain_environ", on_another_port)
+
+    with pytest.raises(moto_speedups.RequestMismatch):
+        _exercise_dynamodb(client)
