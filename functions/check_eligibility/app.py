@@ -9,10 +9,9 @@ back, in `batchItemFailures`, the messages of the creators it touched: SQS redel
 them and, after the queue's maxReceiveCount, moves them to the facts dead-letter queue.
 """
 
-from collections import Counter
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,6 +28,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The facts, rules and eligibility models, on the first invocation rather than at
     # import (cold start).
     from bonus_engine.creator_facts import record_facts
+    from bonus_engine.rejection_metrics import count_by_reason
 
     records = list(SQSEvent(event).records)
     wired = dependencies.for_eligibility()
@@ -51,15 +51,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(
         "EligibilityChanges", MetricUnit.Count, sum(len(o.changed_programs) for o in outcomes)
     )
-    rejections = [o.rejection for o in outcomes if o.rejection is not None]
-    for reason, count in Counter(r.reason.value for r in rejections).items():
-        with single_metric(
-            name="FactsRejected",
-            unit=MetricUnit.Count,
-            value=count,
-            default_dimensions=metrics.default_dimensions,
-        ) as metric:
-            metric.add_dimension(name="reason", value=reason)
+    count_by_reason(
+        metrics, "FactsRejected", [o.rejection for o in outcomes if o.rejection is not None]
+    )
     for record, outcome in zip(records, outcomes, strict=True):
         if outcome.rejection is not None:
             logger.warning(

@@ -8,11 +8,10 @@ here rather than by Powertools' BatchProcessor, whose record handler sees one me
 a time and so cannot store a batch together.
 """
 
-from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -66,15 +65,10 @@ def _report(outcomes: "list[IngestOutcome]") -> None:
     if failed:
         metrics.add_metric("MessagesFailed", MetricUnit.Count, failed)
         logger.warning("messages to be redelivered: storage failed", messages=failed)
+    from bonus_engine.rejection_metrics import count_by_reason
+
     rejections = [r for outcome in outcomes for r in outcome.rejections]
-    for reason, count in Counter(r.reason.value for r in rejections).items():
-        with single_metric(
-            name="EventsRejected",
-            unit=MetricUnit.Count,
-            value=count,
-            default_dimensions=metrics.default_dimensions,
-        ) as metric:
-            metric.add_dimension(name="reason", value=reason)
+    count_by_reason(metrics, "EventsRejected", rejections)
     for rejection in rejections:
         # Bounded: detail and ids are cut (bonus_engine.rejections), so a line stays
         # under 16 KB whatever arrived.

@@ -17,7 +17,7 @@ from integration_support import BusCapture, DynamoFaults
 from moto import mock_aws
 
 from bonus_engine import dependencies
-from bonus_engine.creator_facts import record_fact
+from bonus_engine.creator_facts import record_facts
 from bonus_engine.eligibility import judge_eligibility
 from bonus_engine.messaging import EventPublisher
 from bonus_engine.periods import Period
@@ -315,7 +315,7 @@ def _event(fact: dict[str, Any]) -> dict[str, Any]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(a_fact, min_size=1, max_size=8), st.data())
-def test_any_order_and_duplication_of_facts_gives_the_same_timeline_and_decision(
+def test_any_order_duplication_and_batching_of_facts_gives_the_same_timeline_and_decision(
     facts: list[dict[str, Any]], data: st.DataObject
 ) -> None:
     programs = load_programs(PROGRAMS)
@@ -323,12 +323,17 @@ def test_any_order_and_duplication_of_facts_gives_the_same_timeline_and_decision
     replayed = data.draw(
         st.permutations(facts + data.draw(st.lists(st.sampled_from(facts), max_size=4)))
     )
+    # One at a time, then the replay in batches cut anywhere (a batch may hold a fact twice).
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(replayed)), max_size=3)) | {len(replayed)})
+    batches = [replayed[start:end] for start, end in zip([0, *cuts], cuts, strict=False)]
     now = datetime(2026, 3, 1, tzinfo=UTC)
     outcomes = []
-    for delivery in (facts, replayed):
+    for delivery in ([[fact] for fact in facts], batches):
         with fresh_facts() as (store, rejections, publisher):
-            for fact in delivery:
-                record_fact(_event(fact), now, programs, store, rejections, publisher, 3)
+            for batch in delivery:
+                events = [_event(fact) for fact in batch]
+                results = record_facts(events, now, programs, store, rejections, publisher, 3)
+                assert all(result.failure is None for result in results)
             timeline = store.timeline("ana")
             stored = store.decision("ana", "spring-bonus")
             assert stored is not None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from integration_support import BusCapture
 
-from bonus_engine.creator_facts import FactOutcome, record_fact, record_facts
+from bonus_engine.creator_facts import FactOutcome, record_facts
 from bonus_engine.messaging import DeliveryError, EventPublisher
 from bonus_engine.periods import Period
 from bonus_engine.program_rules import load_programs
@@ -60,7 +60,10 @@ class Facts:
     def record(self, fact: dict[str, Any], now: datetime = NOW) -> dict[str, int]:
         """Record the fact; the DynamoDB requests it took, by operation."""
         before = dict(self.table.usage.requests)
-        record_fact(fact, now, self.programs, self.store, self.rejections, self.publisher, 2)
+        (outcome,) = record_facts(
+            [fact], now, self.programs, self.store, self.rejections, self.publisher, 2
+        )
+        assert outcome.failure is None
         return {
             operation: count - before.get(operation, 0)
             for operation, count in self.table.usage.requests.items()

@@ -59,24 +59,6 @@ class UnreadableMessage(InvalidFact):
     """A queue message that is not an EventBridge event (a JSON object)."""
 
 
-def record_fact(
-    event: Mapping[str, Any],
-    now: datetime,
-    programs: Mapping[str, LoadedProgram],
-    facts: FactsStore,
-    rejections: RejectionStore,
-    publisher: EventPublisher,
-    recompute_window_months: int,
-) -> FactOutcome:
-    """One fact (`record_facts` of one); a transient failure raises."""
-    (outcome,) = record_facts(
-        [event], now, programs, facts, rejections, publisher, recompute_window_months
-    )
-    if outcome.failure is not None:
-        raise outcome.failure
-    return outcome
-
-
 def record_facts(
     events: Sequence[Mapping[str, Any] | str],
     now: datetime,
@@ -300,15 +282,7 @@ def _changes_from(fact: Fact) -> datetime:
 
 
 def _announcement(creator_id: str, program_id: str, decision: StoredDecision) -> dict[str, Any]:
-    return {
-        "creator_id": creator_id,
-        "program_id": program_id,
-        "eligible": decision.eligible,
-        "reasons": list(decision.reasons),
-        "market": decision.market,
-        "as_of": decision.as_of,
-        "decision_version": decision.version,
-    }
+    return {**decision.fields(creator_id, program_id), "decision_version": decision.version}
 
 
 def _rejection(event: Mapping[str, Any] | str, error: Exception, now: datetime) -> Rejection:

@@ -48,6 +48,17 @@ class StoredDecision:
     def same_decision(self, eligible: bool, reasons: Sequence[str], market: str | None) -> bool:
         return (self.eligible, self.reasons, self.market) == (eligible, tuple(reasons), market)
 
+    def fields(self, creator_id: str, program_id: str) -> dict[str, Any]:
+        """The decision as its item and its announcement both carry it."""
+        return {
+            "creator_id": creator_id,
+            "program_id": program_id,
+            "eligible": self.eligible,
+            "reasons": list(self.reasons),
+            "market": self.market,
+            "as_of": self.as_of,
+        }
+
 
 @dataclass
 class CreatorRecord:
@@ -264,12 +275,7 @@ def _stored_item(creator_id: str, program_id: str, decision: StoredDecision) -> 
     return {
         **keys.decision_key(creator_id, program_id),
         "kind": DECISION,
-        "creator_id": creator_id,
-        "program_id": program_id,
-        "eligible": decision.eligible,
-        "reasons": list(decision.reasons),
-        "market": decision.market,
-        "as_of": decision.as_of,
+        **decision.fields(creator_id, program_id),
         "version": decision.version,
         "announced": decision.announced,
     }
