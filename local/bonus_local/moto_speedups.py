@@ -47,6 +47,10 @@ checks that, with and without them.
   `EnvironBuilder` (about 180 microseconds). A JSON-protocol request (POST to `/`, no
   query, a body of bytes: DynamoDB, SQS, EventBridge) gets the same WSGI environ built
   directly. With `verify=True` each is also built werkzeug's way and compared.
+- **A Query or Scan of an index** sorts what it found by the index's keys, comparing
+  moto's attribute values, which turn themselves into Python values at every comparison.
+  Here string keys are read once per item (what moto compares for a string is the
+  string); keys of any other type are left to moto's own sort.
 - **Every DynamoDB request** is read by walking botocore's input shape, member by member
   and attribute value by attribute value (about as long as moto takes to do the work
   asked). A data-plane request that botocore wrote holds nothing that walk changes but
@@ -94,6 +98,7 @@ from moto.sqs import models as sqs_models
 
 _ORIGINAL_QUERY = Table.query
 _ORIGINAL_ALL_ITEMS = Table.all_items
+_ORIGINAL_SORTED_ITEMS = Table.sorted_items
 _ORIGINAL_EXECUTE_RESULT = DynamoResult.execute_result
 _ORIGINAL_MODULES = backends.list_of_moto_modules
 _ORIGINAL_TRANSACT = models.DynamoDBBackend.transact_write_items
@@ -171,6 +176,7 @@ class ParserMismatch(AssertionError):
 def install(verify: bool = False) -> None:
     Table.query = _query  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
+    Table.sorted_items = _sorted_items  # type: ignore[method-assign]
     serialise = _verified_result if verify else _plain_result
     DynamoResult.execute_result = serialise  # type: ignore[method-assign,assignment]
     models.get_filter_expression = _filter_expression  # type: ignore[attr-defined,assignment]
@@ -212,6 +218,7 @@ def install(verify: bool = False) -> None:
 def uninstall() -> None:
     Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
     Table.all_items = _ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
+    Table.sorted_items = _ORIGINAL_SORTED_ITEMS  # type: ignore[method-assign]
     DynamoResult.execute_result = _ORIGINAL_EXECUTE_RESULT  # type: ignore[method-assign]
     models.get_filter_expression = _ORIGINAL_FILTER_EXPRESSION  # type: ignore[attr-defined]
     table_module.get_filter_expression = _ORIGINAL_FILTER_EXPRESSION  # type: ignore[attr-defined]
@@ -566,6 +573,26 @@ def _index_order(item: Any, index_sort: str) -> tuple[Any, ...]:
     """moto's order of an index partition: its sort key, then the table's keys."""
     table_range = item.range_key.value if item.range_key is not None else ""
     return (item.attrs[index_sort].value, item.hash_key.value, table_range)
+
+
+def _sorted_items(
+    self: Table, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Item]
+) -> list[Item]:
+    """moto's order, with each item's sort key read once when every key is a string
+    (moto compares a string's value as it is); anything else is left to moto."""
+    names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+    keyed = []
+    for item in items:
+        key = []
+        for name in names:
+            value = item.attrs[name]
+            if value.type != "S":
+                return _ORIGINAL_SORTED_ITEMS(self, hash_key_attrs, range_key_attrs, items)
+            key.append(value.value)
+        keyed.append((tuple(key), item))
+    keyed.sort(key=lambda pair: pair[0])
+    items[:] = [item for _, item in keyed]
+    return items
 
 
 def _all_items(self: Table) -> Any:
