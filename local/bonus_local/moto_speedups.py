@@ -51,6 +51,10 @@ checks that, with and without them.
   moto's attribute values, which turn themselves into Python values at every comparison.
   Here string keys are read once per item (what moto compares for a string is the
   string); keys of any other type are left to moto's own sort.
+- **Every message sent to a queue** (an EventBridge rule's delivery included) makes moto
+  build the queue's attributes, counting its messages three times over (visible,
+  in flight, delayed), each message reading the clock. Here the three counts are made
+  in one pass, at one instant, whenever the attributes are built.
 - **Every DynamoDB request** is read by walking botocore's input shape, member by member
   and attribute value by attribute value (about as long as moto takes to do the work
   asked). A data-plane request that botocore wrote holds nothing that walk changes but
@@ -184,6 +188,9 @@ def install(verify: bool = False) -> None:
     request_module.Request.from_primitives = classmethod(  # type: ignore[method-assign,assignment]
         _verified_primitives if verify else _plain_primitives
     )
+    sqs_models.Queue.attributes = property(_queue_attributes)  # type: ignore[method-assign,assignment]
+    for name, position in _COUNTS.items():
+        setattr(sqs_models.Queue, name, property(_counted(name, position)))
     parse = _verified_parameters if verify else _plain_parameters
     dynamodb_responses.DynamoHandler.parse_parameters = parse  # type: ignore[method-assign]
     backends.list_of_moto_modules = _moto_modules
@@ -223,6 +230,9 @@ def uninstall() -> None:
     models.get_filter_expression = _ORIGINAL_FILTER_EXPRESSION  # type: ignore[attr-defined]
     table_module.get_filter_expression = _ORIGINAL_FILTER_EXPRESSION  # type: ignore[attr-defined]
     request_module.Request.from_primitives = _ORIGINAL_FROM_PRIMITIVES  # type: ignore[method-assign]
+    sqs_models.Queue.attributes = _ORIGINAL_QUEUE_ATTRIBUTES  # type: ignore[method-assign]
+    for name in _COUNTS:
+        setattr(sqs_models.Queue, name, _ORIGINAL_COUNTS[name])
     if "parse_parameters" in vars(dynamodb_responses.DynamoHandler):
         del dynamodb_responses.DynamoHandler.parse_parameters
     backends.list_of_moto_modules = _ORIGINAL_MODULES
@@ -235,6 +245,50 @@ def uninstall() -> None:
     models.DynamoDBBackend.batch_execute_statement = _ORIGINAL_STATEMENTS  # type: ignore[method-assign]
     for owner, name in _REPLACED:
         setattr(owner, name, _ORIGINALS[(id(owner), name)])
+
+
+# --- a queue's attributes: its messages counted once -----------------------------------------
+
+_ORIGINAL_QUEUE_ATTRIBUTES = sqs_models.Queue.__dict__["attributes"]
+_COUNTS = {  # moto's properties, and where each count is in `_message_counts`
+    "approximate_number_of_messages": 0,
+    "approximate_number_of_messages_not_visible": 1,
+    "approximate_number_of_messages_delayed": 2,
+}
+_ORIGINAL_COUNTS = {name: sqs_models.Queue.__dict__[name] for name in _COUNTS}
+_attributes_of = threading.local()
+
+
+def _message_counts(queue: Any) -> tuple[int, int, int]:
+    """Visible and not delayed, not visible, delayed: moto's three counts."""
+    now = sqs_models.unix_time_millis()  # type: ignore[attr-defined]
+    ready = in_flight = delayed = 0
+    for message in queue._messages:
+        visible, waiting = now > message.visible_at, now < message.delayed_until
+        ready += visible and not waiting
+        in_flight += not visible
+        delayed += waiting
+    return ready, in_flight, delayed
+
+
+def _queue_attributes(self: Any) -> dict[str, Any]:
+    _attributes_of.queue = (self, _message_counts(self))
+    try:
+        return _ORIGINAL_QUEUE_ATTRIBUTES.fget(self)  # type: ignore[no-any-return]
+    finally:
+        _attributes_of.queue = None
+
+
+def _counted(name: str, position: int) -> Any:
+    original = _ORIGINAL_COUNTS[name]
+
+    def count(self: Any) -> int:
+        counting = getattr(_attributes_of, "queue", None)
+        if counting is not None and counting[0] is self:
+            return int(counting[1][position])
+        return int(original.fget(self))
+
+    return count
 
 
 # --- requests: a JSON-protocol request's WSGI environ, built directly ------------------------
@@ -387,8 +441,12 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
             hash_key, range_key = self.get_keys_value(table, attributes)
         except Exception:  # noqa: S112 - moto's own validation reports it
             continue
+        before = table.get_item(hash_key, range_key)
+        # An update changes the stored item in place; a put or delete replaces or drops it
+        # (the item itself is left as it was), and a condition check reads it.
+        kind, _ = next(iter(entry.items()))
         snapshot.append(
-            (table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key)))
+            (table, hash_key, range_key, copy.deepcopy(before) if kind == "Update" else before)
         )
     try:
         _ORIGINAL_TRANSACT(self, transact_items)

@@ -198,6 +198,36 @@ def test_a_condition_seen_before_is_judged_on_its_own_values_as_stock_moto(aws: 
     assert stock[8:] == [["ConditionalCheckFailed", "None"], "written", ["d", "e"], ["d"]]
 
 
+def test_a_queue_counts_its_messages_as_stock_moto(aws: None) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queues = iter(["counted-stock", "counted-patched"])
+
+    def count() -> dict[str, str]:
+        url = sqs.create_queue(QueueName=next(queues))["QueueUrl"]
+        for n in range(5):
+            sqs.send_message(QueueUrl=url, MessageBody=f"ready {n}")
+        sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=900)
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=900)
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        names = (
+            "ApproximateNumberOf" + kind
+            for kind in ("Messages", "MessagesNotVisible", "MessagesDelayed")
+        )
+        return {name: attributes["Attributes"][name] for name in names}
+
+    stock, patched = stock_then_patched(count)
+
+    assert (
+        patched
+        == stock
+        == {
+            "ApproximateNumberOfMessages": "3",
+            "ApproximateNumberOfMessagesNotVisible": "2",
+            "ApproximateNumberOfMessagesDelayed": "1",
+        }
+    )
+
+
 @pytest.mark.parametrize("pad", [404_000, 406_000])
 def test_items_near_the_size_limit_are_taken_or_refused_as_stock_moto(aws: None, pad: int) -> None:
     client = boto3.client("dynamodb", region_name="us-east-1")
