@@ -305,17 +305,23 @@ def test_unreadable_messages_are_rejected_and_the_facts_beside_them_recorded(
 ) -> None:
     deep = "[" * 100_000 + "]" * 100_000  # json.loads gives up (RecursionError)
     lone_surrogate = '"\\ud800"'  # JSON, but a string, not an event
-    batch = [deep, *late_invitations(["ana"]), lone_surrogate, "[1, 2]", "\u0000"]
+    nested = "[" * 900 + "]" * 900  # readable, but no creator id
+    deep_detail = (
+        '{"id": "e-deep", "detail-type": "CreatorInvited", "detail": {"creator_id": '
+        + nested
+        + ', "occurred_at": "2026-05-01T00:00:00Z", "program_id": "spring-bonus"}}'
+    )
+    batch = [deep, *late_invitations(["ana"]), lone_surrogate, "[1, 2]", "\u0000", deep_detail]
 
     outcomes = record_batch(facts, batch)
 
-    assert [o.failure for o in outcomes] == [None] * 5
-    assert [o.rejection is None for o in outcomes] == [False, True, False, False, False]
+    assert [o.failure for o in outcomes] == [None] * 6
+    assert [o.rejection is None for o in outcomes] == [False, True, False, False, False, False]
     assert {o.rejection.reason.value for o in outcomes if o.rejection} == {"invalid_fact"}
     assert facts.store.decision("ana", "spring-bonus") is not None
     stored = RejectionStore(Table(emulation.dynamodb, emulation.table_name("RejectionsTable")))
     kept = list(stored.list(RejectionSource.FACTS, Period.containing(NOW)))
-    assert len(kept) == 4
+    assert len(kept) == 5
     assert all(len(r["raw"].encode()) <= TEXT_LIMIT_BYTES for r in kept)
 
 
