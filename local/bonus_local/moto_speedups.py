@@ -75,6 +75,7 @@ import importlib
 import inspect
 import io
 import json
+import re
 import string
 import sys
 import threading
@@ -84,9 +85,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from botocore import auth as botocore_auth
+from botocore.awsrequest import AWSResponse
+from botocore.endpoint import convert_to_response_dict
+from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
+from botocore.model import OperationModel
+from botocore.parsers import create_parser
 from moto import backends, settings
 from moto.core import request as request_module
 from moto.core import responses as core_responses
+from moto.core.botocore_stubber import MockRawResponse
+from moto.core.exceptions import HTTPException  # type: ignore[attr-defined]
+from moto.core.models import botocore_stubber
 from moto.dynamodb import comparisons, models
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.exceptions import ItemSizeTooLarge
@@ -178,6 +187,7 @@ class ParserMismatch(AssertionError):
 
 
 def install(verify: bool = False) -> None:
+    _direct.enabled = True
     Table.query = _query  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.sorted_items = _sorted_items  # type: ignore[method-assign]
@@ -223,6 +233,7 @@ def install(verify: bool = False) -> None:
 
 
 def uninstall() -> None:
+    _direct.enabled = False
     Table.query = _ORIGINAL_QUERY  # type: ignore[method-assign]
     Table.all_items = _ORIGINAL_ALL_ITEMS  # type: ignore[method-assign]
     Table.sorted_items = _ORIGINAL_SORTED_ITEMS  # type: ignore[method-assign]
@@ -927,3 +938,138 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):  # consumed capacity units; item numbers are strings
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+# --- calls: from botocore to moto's handler directly -----------------------------------------
+# A call to moto in process goes the whole way of a call to AWS: botocore builds a request,
+# signs it, prepares it, and hands it to moto's stubber (`before-send`), which turns it into
+# a werkzeug request and matches its URL against the pattern of every service moto has;
+# then botocore parses the response. About a millisecond a call, when moto's work for a
+# GetItem is a tenth of that. A call to a JSON-protocol service (DynamoDB, SQS,
+# EventBridge, KMS) is answered here at botocore's `before-call`, after botocore has
+# validated and serialised it and every other `before-call` handler has run: its
+# serialised body goes to the handler moto routes that URL to (the route is kept per URL),
+# and moto's response is parsed as botocore parses it (its `before-parse` hooks included).
+# botocore then emits `after-call` and raises a service error as ever. What is skipped is
+# the HTTP request itself (its signature, `before-send`, `needs-retry`: moto in process
+# is never throttled). Other protocols (S3), and every call while moto checks signatures
+# (INITIAL_NO_AUTH_ACTION_COUNT), take the whole way.
+
+
+class _DirectCalls:
+    enabled = False
+
+
+_direct = _DirectCalls()
+_routes: dict[str, Any] = {}
+_parsers: dict[str, Any] = {}
+
+
+def _route(url: str) -> Any:
+    """The handler moto's stubber would route a POST to `url` to; None if moto would not
+    answer it itself (an unknown service, a passthrough)."""
+    if url not in _routes:
+        # moto's handlers are given the URL as it rebuilds it from the request
+        # (`raw_url`); the route is kept only for a URL that it rebuilds unchanged.
+        rebuilt = request_module.Request.from_primitives("POST", url, {}, b"").raw_url
+        _routes[url] = _stubber_route(url) if rebuilt == url else None
+    return _routes[url]
+
+
+def _stubber_route(url: str) -> Any:
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
+    from moto.core.base_backend import BackendDict
+    from moto.core.botocore_stubber import backend_index  # type: ignore[attr-defined]
+    from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
+
+    scheme, netloc, path, query, _ = urlsplit(url)
+    if path != "/" or query:
+        return None
+    clean_url = f"{scheme}://{netloc}{path}"
+    if passthrough_url(clean_url):
+        return None
+    for service, pattern in backend_index.backend_url_patterns:
+        if not pattern.match(clean_url):
+            continue
+        if passthrough_service(service) or not service_whitelisted(service):
+            return None
+        backend_dict = get_backend(service)  # type: ignore[call-overload]
+        if isinstance(backend_dict, BackendDict):
+            regions = backend_dict[DEFAULT_ACCOUNT_ID]
+            backend = regions["us-east-1" if "us-east-1" in regions else "aws"]
+        else:
+            backend = backend_dict["global"]
+        for expression, handler in backend.urls.items():
+            if re.compile(expression).match(clean_url):
+                return handler
+        return None
+    return None
+
+
+def _direct_call(
+    model: OperationModel, params: dict[str, Any], request_signer: Any, **_: Any
+) -> tuple[AWSResponse, dict[str, Any]] | None:
+    if not (_direct.enabled and botocore_stubber.enabled):
+        return None
+    service = model.service_model
+    protocol = service.resolved_protocol
+    body = params["body"]
+    if (
+        protocol != "json"
+        or settings.INITIAL_NO_AUTH_ACTION_COUNT != NO_AUTHORIZATION
+        or params["method"] != "POST"
+        or not isinstance(body, bytes)
+    ):
+        return None
+    url = params["url"]
+    handler = _route(url)
+    if handler is None:
+        return None
+    headers = dict(params["headers"])
+    headers["Authorization"] = _authorization(request_signer, service.signing_name or "")
+    request = request_module.Request.from_primitives("POST", url, headers, body)
+    try:
+        status, response_headers, response_body = handler(request, url, request.headers)
+    except HTTPException as error:
+        status, response_headers, response_body = error.code, error.get_headers(), error.get_body()
+    http = AWSResponse(url, status, response_headers, MockRawResponse(response_body))
+    return http, _parsed(model, http, request_signer._event_emitter)
+
+
+def _authorization(request_signer: Any, signing_name: str) -> str:
+    """What moto reads of a signature: the access key and the region of its scope."""
+    credentials = request_signer._credentials
+    access_key = credentials.get_frozen_credentials().access_key if credentials else "local"
+    scope = f"{access_key}/20000101/{request_signer.region_name}/{signing_name}/aws4_request"
+    return f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature={UNSIGNED}"
+
+
+def _parsed(model: OperationModel, http: AWSResponse, emitter: Any) -> dict[str, Any]:
+    """moto's response parsed as botocore's endpoint parses it."""
+    response_dict = convert_to_response_dict(http, model)
+    service_id = model.service_model.service_id.hyphenize()
+    customized: dict[str, Any] = {}
+    emitter.emit(
+        f"before-parse.{service_id}.{model.name}",
+        operation_model=model,
+        response_dict=response_dict,
+        customized_response_dict=customized,
+    )
+    protocol = model.service_model.resolved_protocol
+    if protocol not in _parsers:
+        _parsers[protocol] = create_parser(protocol)
+    parser = _parsers[protocol]
+    parsed: dict[str, Any] = parser.parse(response_dict, model.output_shape)
+    parsed.update(customized)
+    if http.status_code >= 300:
+        code = parsed.get("Error", {}).get("Code")
+        shape = model.service_model.shape_for_error_code(code) if code else None
+        if shape is not None:
+            parsed.update(parser.parse(response_dict, shape))
+    if "ResponseMetadata" in parsed:
+        parsed["ResponseMetadata"]["RetryAttempts"] = 0
+    return parsed
+
+
+BUILTIN_HANDLERS.append(("before-call", _direct_call, REGISTER_LAST))

@@ -8,7 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from integration_support import create_keyed_table
+from moto.core.models import botocore_stubber
+from moto.core.responses import BaseResponse
 
 from bonus_local import moto_speedups
 
@@ -248,24 +251,139 @@ def test_items_near_the_size_limit_are_taken_or_refused_as_stock_moto(aws: None,
     assert patched == stock
 
 
-def test_requests_still_name_their_access_key_and_region(aws: None) -> None:
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    seen: list[str] = []
-    client.meta.events.register(
-        "before-send.dynamodb.ListTables",
-        lambda request, **_: seen.append(_text(request.headers["Authorization"])),
+def test_requests_still_name_their_access_key_and_region(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed by botocore or not (a call answered directly carries an unsigned
+    Authorization header), moto reads the same access key, account and region."""
+    access_key = "AKIAIOSFODNN7EXAMPLE"  # the shape moto reads a key of
+    client = boto3.client(
+        "dynamodb", region_name="eu-west-1", aws_access_key_id=access_key, aws_secret_access_key="x"
     )
+    seen: list[tuple[str, str, str]] = []
+    setup_class = BaseResponse.setup_class
+
+    def recording(self: BaseResponse, *args: Any, **kwargs: Any) -> None:
+        setup_class(self, *args, **kwargs)
+        seen.append((self.get_access_key(), self.current_account, self.region))
+
+    monkeypatch.setattr(BaseResponse, "setup_class", recording)
 
     stock, patched = stock_then_patched(lambda: client.list_tables()["TableNames"])
 
     assert patched == stock
-    assert [header.split(", ")[0] for header in seen] == [
-        seen[0].split(", ")[0],
-        seen[0].split(", ")[0],
+    assert seen == [(access_key, "123456789012", "eu-west-1")] * 2
+
+
+def _answer(call: Callable[[], Any]) -> Any:
+    """What a caller sees of a call: its response, or its error's code, message and
+    response fields (request ids and dates aside)."""
+    try:
+        response = call()
+    except ClientError as error:
+        fields = {k: v for k, v in error.response.items() if k != "ResponseMetadata"}
+        return type(error).__name__, str(error), fields
+    return _without_ids({k: v for k, v in response.items() if k != "ResponseMetadata"})
+
+
+def _without_ids(value: Any) -> Any:
+    """A response without the ids moto draws at random for each message and event."""
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k not in ("MessageId", "EventId")}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
+
+
+def test_calls_answered_directly_answer_as_stock_moto_answers(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    events = boto3.client("events", region_name="us-east-1")
+    create_keyed_table(dynamodb, "t")
+    queue = sqs.create_queue(QueueName="q")["QueueUrl"]
+    item = {"pk": {"S": "P"}, "sk": {"S": "a"}, "n": {"N": "1"}, "b": {"B": b"\x00\xff"}}
+    if_absent = {"ConditionExpression": "attribute_not_exists(pk)"}
+    calls: list[Callable[[], Any]] = [
+        lambda: dynamodb.put_item(TableName="t", Item=item),
+        lambda: dynamodb.get_item(TableName="t", Key={"pk": {"S": "P"}, "sk": {"S": "a"}}),
+        lambda: dynamodb.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "P"}},
+            ReturnConsumedCapacity="TOTAL",
+        ),
+        lambda: dynamodb.put_item(
+            TableName="t", Item=item, ReturnValuesOnConditionCheckFailure="ALL_OLD", **if_absent
+        ),
+        lambda: dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": {**item, "sk": {"S": "new"}}}},
+                {"Put": {"TableName": "t", "Item": item, **if_absent}},
+            ]
+        ),
+        lambda: dynamodb.get_item(TableName="missing", Key={"pk": {"S": "P"}}),
+        lambda: sqs.send_message(QueueUrl=queue, MessageBody="hello"),
+        lambda: sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"]),
+        lambda: sqs.send_message(QueueUrl=queue + "-missing", MessageBody="x"),
+        lambda: events.put_events(Entries=[{"Source": "s", "DetailType": "T", "Detail": "{}"}]),
+        lambda: events.describe_rule(Name="missing"),
     ]
-    assert seen[1].startswith("AWS4-HMAC-SHA256 Credential=")
-    assert "/us-east-1/dynamodb/aws4_request, SignedHeaders=" in seen[1]
+    stubbed: list[str] = []
+    process_request = botocore_stubber.process_request
+
+    def counting(request: Any) -> Any:
+        stubbed.append(request.url)
+        return process_request(request)
+
+    monkeypatch.setattr(botocore_stubber, "process_request", counting)
+
+    def answers() -> list[Any]:
+        for table in ("t",):
+            for key in (
+                {"pk": {"S": "P"}, "sk": {"S": "a"}},
+                {"pk": {"S": "P"}, "sk": {"S": "new"}},
+            ):
+                dynamodb.delete_item(TableName=table, Key=key)
+        for message in sqs.receive_message(QueueUrl=queue).get("Messages", []):
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return [_answer(call) for call in calls]
+
+    moto_speedups.uninstall()
+    try:
+        stock = answers()
+    finally:
+        moto_speedups.install()
+    assert len(stubbed) > len(calls)  # every call took botocore's whole way
+    stubbed.clear()
+    patched = answers()
+
+    assert patched == stock
+    assert stubbed == []  # none went through moto's stubber
+    assert stock[4][0] == "TransactionCanceledException"
+    assert [r["Code"] for r in stock[4][2]["CancellationReasons"]] == [
+        "None",
+        "ConditionalCheckFailed",
+    ]
+    assert stock[3][2]["Item"]["b"] == {"B": b"\x00\xff"}  # the item, binary decoded
+    assert stock[8][0] == "QueueDoesNotExist"
 
 
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def test_a_call_answered_directly_still_runs_the_callers_hooks(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other `before-call` handlers (a request counter, botocore's own Stubber) run
+    first, and `after-call` handlers see the response."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    seen: list[str] = []
+    client.meta.events.register("before-call", lambda **_: seen.append("before") or None)
+    client.meta.events.register(
+        "after-call", lambda parsed, **_: seen.append(f"after {sorted(parsed)}")
+    )
+
+    monkeypatch.setattr(botocore_stubber, "process_request", lambda request: seen.append("sent"))
+
+    client.list_tables()
+
+    assert seen == ["before", "after ['ResponseMetadata', 'TableNames']"]
