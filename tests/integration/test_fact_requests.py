@@ -201,9 +201,10 @@ def test_a_batch_takes_a_query_a_creator_and_its_writes_together(
         operation: count - before.get(operation, 0)
         for operation, count in facts.table.usage.requests.items()
     }
-    # 60 facts and 120 markers (March and April) 25 a request; the 60 decisions, then their
-    # announced marks, in a transaction each.
-    assert requests == {"Query": 60, "BatchWriteItem": 8, "TransactWriteItems": 2}
+    # 60 facts and a marker for each period they change (March and April, not one a
+    # fact), 25 a request; the 60 decisions, then their announced marks, in a
+    # transaction each.
+    assert requests == {"Query": 60, "BatchWriteItem": 3, "TransactWriteItems": 2}
     assert all(o.new and o.changed_programs == ["spring-bonus"] for o in outcomes)
     assert sorted(d["creator_id"] for d in bus.details(CHANGED)) == creators
     for creator in creators:
@@ -211,7 +212,8 @@ def test_a_batch_takes_a_query_a_creator_and_its_writes_together(
         assert decision is not None
         assert decision.announced
         assert decision.version == 1
-    assert facts.store.changed_since(Period.parse("2026-03"), datetime(2026, 5, 10, tzinfo=UTC))
+    for period in ("2026-03", "2026-04"):
+        assert facts.store.changed_since(Period.parse(period), datetime(2026, 5, 10, tzinfo=UTC))
 
 
 def test_a_creator_whose_decision_changed_meanwhile_is_judged_again_and_the_rest_stored(

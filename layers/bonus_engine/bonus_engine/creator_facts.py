@@ -37,7 +37,7 @@ from bonus_engine.storage.facts_store import (
     DecisionChange,
     FactsStore,
     StoredDecision,
-    fact_items,
+    fact_item,
 )
 from bonus_engine.storage.rejections_store import RejectionStore
 from bonus_engine.timestamps import parse_rfc3339
@@ -136,32 +136,38 @@ class _Batch:
         return records
 
     def store(self, facts: FactsStore, records: dict[str, CreatorRecord]) -> None:
-        """The facts the records do not hold, with the change markers of the closed
-        periods they change, together. A fact found stored, perhaps by a batch that
-        failed before its markers landed, marks again (a redelivery writes a new mark at
-        most: one recomputation that finds nothing changed and stays silent)."""
-        items: list[Item] = []
+        """The facts the records do not hold, after one change marker for each closed
+        period they change (however many facts of the batch change it: the computation
+        asks only whether a period has a mark since its run). A fact found stored,
+        perhaps by a batch that failed before its markers landed, marks again (a
+        redelivery writes a new mark at most: one recomputation that finds nothing
+        changed and stays silent). The markers go first: a stored fact's mark has
+        landed."""
+        new_facts: list[Item] = []
+        affected: set[Period] = set()
+        marking: list[str] = []  # the ids of the facts that mark
         writers = []
         for creator, record in records.items():
-            count = len(items)
+            writes = len(new_facts), len(marking)
             for position in self.by_creator[creator]:
                 outcome = self.outcomes[position]
                 assert outcome.fact is not None
                 fact = outcome.fact
-                affected = closed_periods_since(_changes_from(fact), self.now, self.window_months)
+                periods = closed_periods_since(_changes_from(fact), self.now, self.window_months)
+                if periods:
+                    affected.update(periods)
+                    marking.append(fact.fact_id)
                 if not record.has(fact):
-                    received_at = _received_at(self.events[position], self.now)
-                    items += fact_items(fact, received_at, affected, self.now)
+                    new_facts.append(fact_item(fact, _received_at(self.events[position], self.now)))
                     outcome.new = True
                     record.facts.append(fact)
-                elif affected:
-                    items += change_marker_items(affected, self.now, fact.fact_id, "facts")
-            if len(items) > count:
+            if (len(new_facts), len(marking)) != writes:
                 writers.append(creator)
-        if not items:
+        markers = change_marker_items(affected, self.now, min(marking), "facts") if marking else []
+        if not markers and not new_facts:
             return
         try:
-            facts.put_all(items)
+            facts.put_all([*markers, *new_facts])
         except TransientStorageError as error:
             self.fail(writers, error)
             for creator in writers:

@@ -139,7 +139,7 @@ class FactsStore:
     def add_fact(self, fact: Fact, received_at: datetime) -> bool:
         """Store a fact once. True if it is new; False if it was already stored."""
         try:
-            self.table.put(_fact_item(fact, received_at), condition="attribute_not_exists(pk)")
+            self.table.put(fact_item(fact, received_at), condition="attribute_not_exists(pk)")
         except ConditionFailed:
             return False
         return True
@@ -307,11 +307,11 @@ def fact_items(
     stored marks the periods again (`change_marker_items`)."""
     return [
         *change_marker_items(periods, marked_at, fact.fact_id, "facts"),
-        _fact_item(fact, received_at),
+        fact_item(fact, received_at),
     ]
 
 
-def _fact_item(fact: Fact, received_at: datetime) -> Item:
+def fact_item(fact: Fact, received_at: datetime) -> Item:
     return {
         **keys.fact_key(fact.creator_id, to_utc_text(fact.occurred_at), fact.fact_id),
         "creator_id": fact.creator_id,
