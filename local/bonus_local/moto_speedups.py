@@ -135,6 +135,7 @@ _REPLACED: list[tuple[Any, str]] = [
     (botocore_auth.SigV4Auth, "add_auth"),
     (Item, "__init__"),
     (Item, "project"),
+    (Item, "size"),
     (DynamoType, "size"),
     (table_module, "copy"),
     (dynamodb_responses, "dynamo_to_dict"),
@@ -155,6 +156,7 @@ _ORIGINAL_METHOD_NAMES = _original(core_responses, "method_names_from_class")
 _ORIGINAL_CAMEL = _original(core_responses, "camelcase_to_underscores")
 _ORIGINAL_ADD_AUTH = _original(botocore_auth.SigV4Auth, "add_auth")
 _ORIGINAL_SIZE = _original(DynamoType, "size")
+_ORIGINAL_ITEM_SIZE = _original(Item, "size")
 _ORIGINAL_PROJECT = _original(Item, "project")
 _ORIGINAL_SQS_UNIX_TIME = _original(sqs_models, "unix_time")
 _ORIGINAL_DYNAMO_TO_DICT = _original(dynamodb_responses, "dynamo_to_dict")
@@ -225,6 +227,7 @@ def install(verify: bool = False) -> None:
         (botocore_auth.SigV4Auth, "add_auth"): _add_auth,
         (Item, "__init__"): _item_init,
         (Item, "project"): _project,
+        (Item, "size"): _item_size,
         (DynamoType, "size"): _size,
         (table_module, "copy"): _CopyInQueries,
         (dynamodb_responses, "dynamo_to_dict"): _dynamo_to_dict,
@@ -558,20 +561,22 @@ def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     # moto's arguments by name, whether it passed them by position or by name
     arguments = _QUERY_SIGNATURE.bind(self, hash_key, *args, **kwargs).arguments
-    if arguments.get("index_name"):
-        found = _index_partition(self, arguments)
-        if found is None:
-            return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
-        items, sort_attribute = found
-        candidates = _candidates(self, items, arguments, sort_attribute)
-    else:
-        partition = list(self.items.get(hash_key, {}).values())
-        candidates = _candidates(self, partition, arguments, None)
-    _querying.partition = (self, candidates)
+    _querying.sizes = {}  # each item measured once while this Query runs (`_item_size`)
     try:
+        if arguments.get("index_name"):
+            found = _index_partition(self, arguments)
+            if found is None:
+                return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
+            items, sort_attribute = found
+            candidates = _candidates(self, items, arguments, sort_attribute)
+        else:
+            partition = list(self.items.get(hash_key, {}).values())
+            candidates = _candidates(self, partition, arguments, None)
+        _querying.partition = (self, candidates)
         return _ORIGINAL_QUERY(self, hash_key, *args, **kwargs)
     finally:
         _querying.partition = None
+        _querying.sizes = None
 
 
 def _index_partition(table: Table, arguments: dict[str, Any]) -> tuple[list[Any], str] | None:
@@ -880,6 +885,18 @@ def _item_init(self: Item, hash_key: Any, range_key: Any, attrs: dict[str, Any])
         size += added
 
 
+def _item_size(self: Item) -> int:
+    """An item's size, measured once per Query of ours: moto measures each item it
+    returns two or three times (for the 1 MB page), and nothing writes while it reads."""
+    sizes = getattr(_querying, "sizes", None)
+    if sizes is None:
+        return int(_ORIGINAL_ITEM_SIZE(self))
+    measured = sizes.get(id(self))  # (the item, kept so that its id is not reused; size)
+    if measured is None:
+        measured = sizes[id(self)] = (self, _ORIGINAL_ITEM_SIZE(self))
+    return int(measured[1])
+
+
 def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
     """moto's projection, for top-level attribute names: the named attributes as they are
     (moto turns the whole item into plain Python and back once per name), in the order
@@ -1075,12 +1092,24 @@ def _direct_call(
     headers = dict(params["headers"])
     headers["Authorization"] = _authorization(request_signer, service.signing_name or "")
     request = request_module.Request.from_primitives("POST", url, headers, body)
+    _read_already(request, body)
     try:
         status, response_headers, response_body = handler(request, url, request.headers)
     except HTTPException as error:
         status, response_headers, response_body = error.code, error.get_headers(), error.get_body()
     http = AWSResponse(url, status, response_headers, MockRawResponse(response_body))
     return http, _parsed(model, http, request_signer._event_emitter)
+
+
+def _read_already(request: Any, body: bytes) -> None:
+    """What werkzeug would read of a JSON request's body (moto asks for its data and its
+    form): the body, and no form or files (werkzeug parses neither for a JSON content
+    type), set as werkzeug caches them."""
+    if request.mimetype.startswith("application/x-amz-json-"):
+        fields = request.__dict__
+        fields["data"] = request._cached_data = body
+        fields["form"] = request.parameter_storage_class()
+        fields["files"] = request.parameter_storage_class()
 
 
 def _authorization(request_signer: Any, signing_name: str) -> str:

@@ -387,3 +387,25 @@ def test_a_call_answered_directly_still_runs_the_callers_hooks(
     client.list_tables()
 
     assert seen == ["before", "after ['ResponseMetadata', 'TableNames']"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "cached"),
+    [("application/x-amz-json-1.0", True), ("application/x-www-form-urlencoded", False)],
+)
+def test_a_json_body_is_read_as_werkzeug_reads_it(content_type: str, cached: bool) -> None:
+    from moto.core.request import Request
+
+    body = b'{"TableName": "t", "Item": {"pk": {"S": "a=b&c"}}}'
+    headers = {"Content-Type": content_type, "X-Amz-Target": "DynamoDB_20120810.PutItem"}
+    url = "https://dynamodb.us-east-1.amazonaws.com/"
+    werkzeugs = Request.from_primitives("POST", url, headers, body)
+    ours = Request.from_primitives("POST", url, headers, body)
+
+    moto_speedups._read_already(ours, body)
+
+    assert ("form" in ours.__dict__) is cached  # a form body is left to werkzeug
+    assert (ours.data, ours.get_data()) == (werkzeugs.data, werkzeugs.get_data())
+    assert (ours.form, ours.files) == (werkzeugs.form, werkzeugs.files)
+    if cached:
+        assert ours.data == body
