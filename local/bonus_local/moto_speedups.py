@@ -140,6 +140,7 @@ _REPLACED: list[tuple[Any, str]] = [
     (table_module, "copy"),
     (dynamodb_responses, "dynamo_to_dict"),
     (dynamodb_responses, "create_condition_expression_parser"),
+    (core_responses.BaseResponse, "_enrich_response"),
 ]
 _ORIGINALS: dict[tuple[int, str], Any] = {
     (id(owner), name): vars(owner)[name] for owner, name in _REPLACED
@@ -157,6 +158,7 @@ _ORIGINAL_CAMEL = _original(core_responses, "camelcase_to_underscores")
 _ORIGINAL_ADD_AUTH = _original(botocore_auth.SigV4Auth, "add_auth")
 _ORIGINAL_SIZE = _original(DynamoType, "size")
 _ORIGINAL_ITEM_SIZE = _original(Item, "size")
+_ORIGINAL_ENRICH_RESPONSE = _original(core_responses.BaseResponse, "_enrich_response")
 _ORIGINAL_PROJECT = _original(Item, "project")
 _ORIGINAL_SQS_UNIX_TIME = _original(sqs_models, "unix_time")
 _ORIGINAL_DYNAMO_TO_DICT = _original(dynamodb_responses, "dynamo_to_dict")
@@ -232,6 +234,7 @@ def install(verify: bool = False) -> None:
         (table_module, "copy"): _CopyInQueries,
         (dynamodb_responses, "dynamo_to_dict"): _dynamo_to_dict,
         (dynamodb_responses, "create_condition_expression_parser"): _condition_parser,
+        (core_responses.BaseResponse, "_enrich_response"): staticmethod(_enrich_response),
     }
     for owner, name in _REPLACED:
         setattr(owner, name, replacements[(owner, name)])
@@ -675,9 +678,11 @@ def _candidates(
     ):
         return ordered
     bounds = arguments.get("range_objs") or []
-    if strings and comparison == "BEGINS_WITH" and [bound.type for bound in bounds] == ["S"]:
-        prefix = bounds[0].value  # moto's BEGINS_WITH: str.startswith on the cast values
-        kept = [n for n, item in enumerate(ordered) if sort_key(item).value.startswith(prefix)]
+    if strings and all(bound.type == "S" for bound in bounds):
+        # moto's comparison of cast values; a string's cast value is the string itself
+        test = comparisons.get_comparison_func(comparison)
+        values = [bound.value for bound in bounds]
+        kept = [n for n, item in enumerate(ordered) if test(sort_key(item).value, *values)]
     else:
         kept = [n for n, item in enumerate(ordered) if sort_key(item).compare(comparison, bounds)]
     if not kept:
@@ -763,6 +768,17 @@ def _moto_modules() -> Iterable[str]:
 # --- requests: the response class's methods, listed once per class ---------------------------
 
 _method_names_by_class: dict[type, list[str]] = {}
+
+
+def _enrich_response(headers: dict[str, Any], body: Any) -> tuple[dict[str, Any], Any]:
+    """moto's, without its search of every response for an XML `<RequestId>` to fill in
+    (a regular expression over the whole body) when the body holds none: a JSON one."""
+    if isinstance(body, str) and "<RequestId>" not in body:
+        if "status" in headers:
+            headers["status"] = str(headers["status"])
+        core_responses.gen_amzn_requestid_long(headers)
+        return headers, body
+    return _ORIGINAL_ENRICH_RESPONSE(headers, body)
 
 
 def _method_names(clazz: type) -> list[str]:
