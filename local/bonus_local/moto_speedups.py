@@ -105,6 +105,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore import UNSIGNED as UNSIGNED_SIGNATURE
 from botocore import auth as botocore_auth
 from botocore.awsrequest import AWSResponse
 from botocore.endpoint import convert_to_response_dict
@@ -1122,6 +1123,9 @@ def _direct_call(
         or settings.INITIAL_NO_AUTH_ACTION_COUNT != NO_AUTHORIZATION
         or params["method"] != "POST"
         or not isinstance(body, bytes)
+        # unsigned, or nothing to sign with (botocore raises): the whole way
+        or request_signer.signature_version is UNSIGNED_SIGNATURE
+        or request_signer._credentials is None
     ):
         return None
     url = params["url"]
@@ -1153,8 +1157,7 @@ def _read_already(request: Any, body: bytes) -> None:
 
 def _authorization(request_signer: Any, signing_name: str) -> str:
     """What moto reads of a signature: the access key and the region of its scope."""
-    credentials = request_signer._credentials
-    access_key = credentials.get_frozen_credentials().access_key if credentials else "local"
+    access_key = request_signer._credentials.get_frozen_credentials().access_key
     scope = f"{access_key}/20000101/{request_signer.region_name}/{signing_name}/aws4_request"
     return f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature={UNSIGNED}"
 

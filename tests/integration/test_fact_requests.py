@@ -216,6 +216,50 @@ def test_a_batch_takes_a_query_a_creator_and_its_writes_together(
         assert facts.store.changed_since(Period.parse(period), datetime(2026, 5, 10, tzinfo=UTC))
 
 
+def test_writes_that_fail_halfway_leave_no_fact_without_its_mark_and_come_back(
+    facts: Facts, emulation: Emulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's markers (one for each closed month) go before its facts: when the
+    second of its three BatchWriteItems fails, the facts of the first are stored with
+    both months already marked, every creator of the batch comes back, and the
+    redelivery stores the rest and marks the months again."""
+    bus = BusCapture(emulation, [CHANGED])
+    creators = [f"c{n:03d}" for n in range(60)]
+    real = Table._call
+    writes: list[int] = []
+
+    def second_write_throttled(self: Table, operation: str, *args: Any, **kwargs: Any) -> Any:
+        if operation == "BatchWriteItem":
+            writes.append(len(kwargs["RequestItems"][self.name]))
+            if len(writes) == 2:
+                raise TransientStorageError("ProvisionedThroughputExceededException")
+        return real(self, operation, *args, **kwargs)
+
+    monkeypatch.setattr(Table, "_call", second_write_throttled)
+    first = record_batch(facts, late_invitations(creators))
+    monkeypatch.setattr(Table, "_call", real)
+
+    assert all(outcome.failure is not None for outcome in first)
+    stored = [c for c in creators if facts.store.timeline(c)]
+    assert writes == [25, 25]
+    assert len(stored) == 23  # the first write's 2 markers and 23 facts landed
+    before = NOW.replace(hour=0)
+    for period in ("2026-03", "2026-04"):
+        assert facts.store.changed_since(Period.parse(period), before)
+    assert bus.details(CHANGED) == []  # nothing decided, nothing announced
+
+    later = NOW.replace(hour=13)
+    again = record_batch(facts, late_invitations(creators), now=later)
+
+    assert all(outcome.failure is None for outcome in again)
+    assert [c for c in creators if not facts.store.timeline(c)] == []
+    assert sorted(o.new for o in again) == [False] * 23 + [True] * 37
+    between = NOW.replace(minute=30)
+    for period in ("2026-03", "2026-04"):  # marked again, by the redelivery
+        assert facts.store.changed_since(Period.parse(period), between)
+    assert sorted(d["creator_id"] for d in bus.details(CHANGED)) == creators
+
+
 def test_a_creator_whose_decision_changed_meanwhile_is_judged_again_and_the_rest_stored(
     facts: Facts, emulation: Emulation, monkeypatch: pytest.MonkeyPatch
 ) -> None:

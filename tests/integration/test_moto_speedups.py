@@ -8,7 +8,9 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError, NoCredentialsError
 from integration_support import create_keyed_table
 from moto.core.models import botocore_stubber
 from moto.core.responses import BaseResponse
@@ -409,3 +411,37 @@ def test_a_json_body_is_read_as_werkzeug_reads_it(content_type: str, cached: boo
     assert (ours.form, ours.files) == (werkzeugs.form, werkzeugs.files)
     if cached:
         assert ours.data == body
+
+
+def test_a_call_without_a_signature_takes_the_whole_way(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unsigned client, or one without credentials, is not answered directly: what
+    botocore does with it (no Authorization header; NoCredentialsError) is kept."""
+    sent: list[str] = []
+    process_request = botocore_stubber.process_request
+
+    def counting(request: Any) -> Any:
+        sent.append(request.headers.get("Authorization", "none"))
+        return process_request(request)
+
+    monkeypatch.setattr(botocore_stubber, "process_request", counting)
+    unsigned = boto3.client(
+        "dynamodb", region_name="us-east-1", config=Config(signature_version=UNSIGNED)
+    )
+    anonymous = boto3.session.Session(botocore_session=_session_without_credentials()).client(
+        "dynamodb", region_name="us-east-1"
+    )
+
+    assert unsigned.list_tables()["TableNames"] == []
+    with pytest.raises(NoCredentialsError):
+        anonymous.list_tables()
+    assert sent == ["none"]
+
+
+def _session_without_credentials() -> Any:
+    import botocore.session
+
+    session = botocore.session.Session()
+    session.get_component("credential_provider").providers = []
+    return session
