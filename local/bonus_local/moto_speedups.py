@@ -1055,7 +1055,8 @@ def _plain(value: Any) -> Any:
 # and moto's response is parsed as botocore parses it (its `before-parse` hooks included).
 # botocore then emits `after-call` and raises a service error as ever. What is skipped is
 # the HTTP request itself (its signature, `before-send`, `needs-retry`: moto in process
-# is never throttled). Other protocols (S3), and every call while moto checks signatures
+# is never throttled). Other protocols (S3), unsigned calls, calls without credentials
+# (botocore raises NoCredentialsError), and every call while moto checks signatures
 # (INITIAL_NO_AUTH_ACTION_COUNT), take the whole way.
 
 
